@@ -1,0 +1,2 @@
+package gpulenet.cli;
+public class App { public static void main(String[] a) { System.out.println("x"); } }
