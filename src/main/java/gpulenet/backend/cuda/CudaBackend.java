@@ -1,5 +1,6 @@
 package gpulenet.backend.cuda;
 
+import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
 import gpulenet.backend.Tensor;
@@ -30,9 +31,10 @@ public final class CudaBackend implements Backend {
     private boolean closed;
 
     /**
-     * Opens the first CUDA device through JCuda, or throws with the one-line reason why CUDA cannot be
-     * used on this host (no driver library, no device, cuInit failed, PTX failed to load, or cuBLAS was
-     * asked for but does not load).
+     * Opens the first CUDA device through JCuda, or throws {@link CudaUnavailableException} with the
+     * one-line reason why CUDA cannot be used on this host (no driver library, no device, cuInit failed,
+     * PTX failed to load). With {@link GemmChoice#CUBLAS} where cuBLAS does not load, throws a plain
+     * {@link InputException} instead: the user asked for something this host lacks.
      */
     public static CudaBackend open(GemmChoice gemm) throws CudaUnavailableException {
         CudaDriver driver = JCudaDriver.open(Kernel.values());
@@ -51,7 +53,8 @@ public final class CudaBackend implements Backend {
         switch (gemm) {
             case CUBLAS -> {
                 if (noCublas.isPresent()) {
-                    throw new CudaUnavailableException("--gemm cublas: cuBLAS is not usable: " + noCublas.get());
+                    // not a CudaUnavailableException: --device auto must not fall back to the CPU over it
+                    throw new InputException("--gemm cublas: cuBLAS is not usable: " + noCublas.get());
                 }
                 useCublas = true;
                 gemmDescription = "GEMM: cuBLAS";

@@ -34,6 +34,7 @@ class CudaBackendSetupTest {
     void forcingCublasWhereItDoesNotLoadIsAnInputError() {
         InputException e = assertThrows(InputException.class, () -> new CudaBackend(new EmulatedDriver(false), GemmChoice.CUBLAS));
         assertEquals("--gemm cublas: cuBLAS is not usable: cuBLAS switched off in this emulated driver", e.getMessage());
+        assertFalse(e instanceof CudaUnavailableException, "--device auto must not fall back to the CPU over it");
         assertEquals(GemmChoice.KERNEL, GemmChoice.parse(" Kernel"));
         assertThrows(InputException.class, () -> GemmChoice.parse("cudnn"));
     }
