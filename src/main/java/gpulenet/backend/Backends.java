@@ -7,9 +7,7 @@ import gpulenet.backend.cpu.CpuBackend;
 public final class Backends {
     public static final String DEVICES = "auto, cpu or cuda";
 
-    /**
-     * An open backend and one line saying why it was chosen (printed by the commands).
-     */
+    /** An open backend and a short phrase saying why it was chosen (printed by the commands). */
     public record Choice(Backend backend, String reason) {
     }
 
@@ -32,7 +30,7 @@ public final class Backends {
             case "cuda":
                 throw new InputException("--device cuda: " + cudaUnavailableReason());
             case "auto":
-                return cpu(threads, "--device auto: " + cudaUnavailableReason() + "; using the CPU");
+                return cpu(threads, "--device auto: " + cudaUnavailableReason());
             default:
                 throw new InputException("--device must be " + DEVICES + ", got " + device);
         }
@@ -43,7 +41,6 @@ public final class Backends {
     }
 
     private static Choice cpu(int threads, String why) {
-        CpuBackend backend = new CpuBackend(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-        return new Choice(backend, why + " (" + backend.describe() + ")");
+        return new Choice(new CpuBackend(threads > 0 ? threads : Runtime.getRuntime().availableProcessors()), why);
     }
 }

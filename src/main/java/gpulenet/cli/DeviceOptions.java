@@ -25,7 +25,7 @@ public final class DeviceOptions {
     /** Opens the backend and prints the one line saying which one and why. */
     public Backends.Choice openBackend(PrintWriter out) {
         Backends.Choice choice = Backends.open(device, threads);
-        out.println("Device: " + choice.reason());
+        out.println("Device: " + choice.backend().describe() + " (" + choice.reason() + ")");
         out.flush();
         return choice;
     }

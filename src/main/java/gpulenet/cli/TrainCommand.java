@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
  * hyper-parameters come from the checkpoint unless given on the command line.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train LeNet-5. Defaults reach >= 99% test accuracy on MNIST.")
+        description = "Train LeNet-5. Defaults reach >= 99%% test accuracy on MNIST.")
 public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -69,8 +69,8 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Checkpoint checkpoint = resume != null ? Checkpoint.read(resume) : null;
         TrainConfig config = config(checkpoint);
-        DataSets data = deviceOptions.loadData();
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
+            DataSets data = deviceOptions.loadData();
             out.printf("Data: %s, %d training and %d test images%n", data.name(), data.train().count(), data.test().count());
             out.flush();
             Trainer trainer = new Trainer(backend, data, config, out, System.console() != null);
