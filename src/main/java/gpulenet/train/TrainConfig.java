@@ -67,16 +67,8 @@ public record TrainConfig(int epochs, int batchSize, float lr, float momentum, f
         return "lr * lr_decay^(epoch-1)";
     }
 
-    public TrainConfig withEpochs(int e) {
-        return new TrainConfig(e, batchSize, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, save);
-    }
-
     public TrainConfig withSave(Path p) {
         return new TrainConfig(epochs, batchSize, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, p);
-    }
-
-    public TrainConfig withDryRun(boolean d) {
-        return new TrainConfig(epochs, batchSize, lr, momentum, weightDecay, lrDecay, seed, logInterval, d, save);
     }
 
     public TrainConfig withLogInterval(int n) {
