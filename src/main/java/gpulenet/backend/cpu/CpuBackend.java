@@ -1,0 +1,246 @@
+package gpulenet.backend.cpu;
+
+import gpulenet.backend.Backend;
+import gpulenet.backend.DType;
+import gpulenet.backend.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * The pure-Java backend: the reference the CUDA backend is checked against, and the fallback where
+ * there is no GPU. Work is split across a fixed pool of threads created once. Every output element
+ * is computed by exactly one task in a fixed order (parallel loops split over samples, planes or
+ * output features, never over a summation), so results are bit-identical for any thread count.
+ */
+public final class CpuBackend implements Backend {
+    private final WorkerPool pool;
+
+    /** A backend using every available processor. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** A backend splitting its work across {@code threads} threads (the calling thread is one of them). */
+    public CpuBackend(int threads) {
+        this.pool = new WorkerPool(threads);
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String describe() {
+        return "CPU, " + pool.threads() + (pool.threads() == 1 ? " thread" : " threads");
+    }
+
+    @Override
+    public Tensor allocate(DType dtype, int... shape) {
+        return CpuTensor.allocate(dtype, shape);
+    }
+
+    @Override
+    public Tensor view(Tensor base, long offset, int... shape) {
+        return cpu(base).view(offset, shape);
+    }
+
+    @Override
+    public void upload(Tensor dst, float[] src) {
+        CpuTensor t = cpu(dst);
+        requireLength(t, src.length);
+        System.arraycopy(src, 0, t.floats(), t.offset(), src.length);
+    }
+
+    @Override
+    public void upload(Tensor dst, int[] src) {
+        CpuTensor t = cpu(dst);
+        requireLength(t, src.length);
+        System.arraycopy(src, 0, t.ints(), t.offset(), src.length);
+    }
+
+    @Override
+    public void upload(Tensor dst, byte[] src) {
+        CpuTensor t = cpu(dst);
+        requireLength(t, src.length);
+        System.arraycopy(src, 0, t.bytes(), t.offset(), src.length);
+    }
+
+    @Override
+    public void download(Tensor src, float[] dst) {
+        CpuTensor t = cpu(src);
+        requireLength(t, dst.length);
+        System.arraycopy(t.floats(), t.offset(), dst, 0, dst.length);
+    }
+
+    @Override
+    public void download(Tensor src, int[] dst) {
+        CpuTensor t = cpu(src);
+        requireLength(t, dst.length);
+        System.arraycopy(t.ints(), t.offset(), dst, 0, dst.length);
+    }
+
+    @Override
+    public void zero(Tensor t) {
+        CpuTensor c = cpu(t);
+        switch (c.dtype()) {
+            case F32: Arrays.fill(c.floats(), c.offset(), c.offset() + c.count(), 0f); break;
+            case I32: Arrays.fill(c.ints(), c.offset(), c.offset() + c.count(), 0); break;
+            default: Arrays.fill(c.bytes(), c.offset(), c.offset() + c.count(), (byte) 0); break;
+        }
+    }
+
+    @Override
+    public void gatherBatch(Tensor images, Tensor labels, Tensor order, int start, float mean, float std, Tensor x,
+                            Tensor y) {
+        Gather.batch(pool, cpu(images), cpu(labels), cpu(order), start, mean, std, cpu(x), cpu(y));
+    }
+
+    @Override
+    public void conv2dForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y) {
+        requireConvShapes(x, w, b, pad, y);
+        Conv2d.forward(pool, cpu(x), cpu(w), cpu(b), pad, relu, cpu(y));
+    }
+
+    @Override
+    public void conv2dBackward(Tensor x, Tensor w, Tensor dy, int pad, Tensor dx, Tensor dw, Tensor db) {
+        requireConvShapes(x, w, db, pad, dy);
+        requireSameShape(dw, w);
+        if (dx != null) {
+            requireSameShape(dx, x);
+            Conv2d.backwardInput(pool, cpu(dy), cpu(w), pad, cpu(dx));
+        }
+        Conv2d.backwardWeight(pool, cpu(x), cpu(dy), pad, cpu(dw), cpu(db));
+    }
+
+    @Override
+    public void maxPool2x2Forward(Tensor x, Tensor y, Tensor argmax) {
+        requirePoolShapes(x, y, argmax);
+        MaxPool2x2.forward(pool, cpu(x), cpu(y), cpu(argmax));
+    }
+
+    @Override
+    public void maxPool2x2Backward(Tensor dy, Tensor y, Tensor argmax, boolean reluBefore, Tensor dx) {
+        requirePoolShapes(dx, y, argmax);
+        requireSameShape(dy, y);
+        MaxPool2x2.backward(pool, cpu(dy), cpu(y), cpu(argmax), reluBefore, cpu(dx));
+    }
+
+    @Override
+    public void linearForward(Tensor x, Tensor w, Tensor b, boolean relu, Tensor y) {
+        requireLinearShapes(x, w, b, y);
+        Linear.forward(pool, cpu(x), cpu(w), cpu(b), relu, cpu(y));
+    }
+
+    @Override
+    public void linearBackward(Tensor x, Tensor w, Tensor dy, boolean reluOnInput, Tensor dx, Tensor dw, Tensor db) {
+        requireLinearShapes(x, w, db, dy);
+        requireSameShape(dw, w);
+        if (dx != null) {
+            requireSameShape(dx, x);
+            Linear.backwardInput(pool, cpu(x), cpu(w), cpu(dy), reluOnInput, cpu(dx));
+        }
+        Linear.backwardWeight(pool, cpu(x), cpu(dy), cpu(dw), cpu(db));
+    }
+
+    @Override
+    public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor stats) {
+        if (logits.rank() != 2) {
+            throw new IllegalArgumentException("logits must be [B,K], got " + logits);
+        }
+        requireShape(labels, logits.dim(0));
+        requireShape(stats, 2);
+        if (dlogits != null) {
+            requireSameShape(dlogits, logits);
+        }
+        SoftmaxCrossEntropy.apply(cpu(logits), cpu(labels), dlogits == null ? null : cpu(dlogits), cpu(stats));
+    }
+
+    @Override
+    public void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, float lr, float momentum, float weightDecay,
+                          boolean firstStep) {
+        if (grads.size() != params.size() || momentumBuf.size() != params.size()) {
+            throw new IllegalArgumentException("SGD buffers differ in size: " + params + ", " + grads + ", " + momentumBuf);
+        }
+        MomentumSgd.update(pool, cpu(params), cpu(grads), cpu(momentumBuf), lr, momentum, weightDecay, firstStep);
+    }
+
+    @Override
+    public void synchronize() {
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    private static CpuTensor cpu(Tensor t) {
+        if (!(t instanceof CpuTensor)) {
+            throw new IllegalArgumentException("tensor " + t + " does not belong to the CPU backend");
+        }
+        return (CpuTensor) t;
+    }
+
+    private static void requireLength(CpuTensor t, int length) {
+        if (t.size() != length) {
+            throw new IllegalArgumentException("tensor " + t + " holds " + t.size() + " elements, array has " + length);
+        }
+    }
+
+    private static void requireShape(Tensor t, int... shape) {
+        if (t.rank() != shape.length) {
+            throw new IllegalArgumentException("expected shape " + Arrays.toString(shape) + ", got " + t);
+        }
+        for (int i = 0; i < shape.length; i++) {
+            if (t.dim(i) != shape[i]) {
+                throw new IllegalArgumentException("expected shape " + Arrays.toString(shape) + ", got " + t);
+            }
+        }
+    }
+
+    private static void requireSameShape(Tensor t, Tensor like) {
+        boolean same = t.rank() == like.rank();
+        for (int i = 0; same && i < t.rank(); i++) {
+            same = t.dim(i) == like.dim(i);
+        }
+        if (!same) {
+            throw new IllegalArgumentException("expected shape " + Arrays.toString(like.shape()) + ", got " + t);
+        }
+    }
+
+    private static void requireConvShapes(Tensor x, Tensor w, Tensor b, int pad, Tensor y) {
+        if (x.rank() != 4 || w.rank() != 4 || w.dim(1) != x.dim(1) || w.dim(2) != w.dim(3)) {
+            throw new IllegalArgumentException("conv needs x [B,C,H,W] and w [K,C,R,R], got " + x + " and " + w);
+        }
+        int oh = x.dim(2) + 2 * pad - w.dim(2) + 1;
+        int ow = x.dim(3) + 2 * pad - w.dim(2) + 1;
+        if (pad < 0 || pad >= w.dim(2) || oh < 1 || ow < 1) {
+            throw new IllegalArgumentException("conv padding " + pad + " does not fit " + x + " and " + w);
+        }
+        requireShape(b, w.dim(0));
+        requireShape(y, x.dim(0), w.dim(0), oh, ow);
+    }
+
+    private static void requirePoolShapes(Tensor x, Tensor y, Tensor argmax) {
+        if (x.rank() != 4 || x.dim(2) % 2 != 0 || x.dim(3) % 2 != 0) {
+            throw new IllegalArgumentException("max-pool input must be [B,C,H,W] with even H and W, got " + x);
+        }
+        requireShape(y, x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2);
+        requireSameShape(argmax, y);
+        if (argmax.dtype() != DType.I32) {
+            throw new IllegalArgumentException("argmax must be I32, got " + argmax);
+        }
+    }
+
+    private static void requireLinearShapes(Tensor x, Tensor w, Tensor b, Tensor y) {
+        if (x.rank() != 2 || w.rank() != 2 || x.dim(1) != w.dim(1)) {
+            throw new IllegalArgumentException("linear needs x [B,IN] and w [OUT,IN], got " + x + " and " + w);
+        }
+        requireShape(b, w.dim(0));
+        requireShape(y, x.dim(0), w.dim(0));
+    }
+}

@@ -1,0 +1,64 @@
+package gpulenet.backend.cpu;
+
+/** 2x2 max-pool, stride 2, NCHW; parallel over (sample, channel) planes. */
+final class MaxPool2x2 {
+    private MaxPool2x2() {
+    }
+
+    /** y = window maxima; argmax = flat index into x of the first maximum in order (0,0),(0,1),(1,0),(1,1). */
+    static void forward(WorkerPool pool, CpuTensor xt, CpuTensor yt, CpuTensor at) {
+        float[] x = xt.floats(), y = yt.floats();
+        int[] arg = at.ints();
+        int xo = xt.offset(), yo = yt.offset(), ao = at.offset();
+        int planes = xt.dim(0) * xt.dim(1), h = xt.dim(2), w = xt.dim(3), ph = h / 2, pw = w / 2;
+        pool.forEach(planes, (worker, begin, end) -> {
+            for (int plane = begin; plane < end; plane++) {
+                for (int i = 0; i < ph; i++) {
+                    for (int j = 0; j < pw; j++) {
+                        int top = plane * h * w + 2 * i * w + 2 * j;
+                        int best = top;
+                        if (x[xo + top + 1] > x[xo + best]) {
+                            best = top + 1;
+                        }
+                        if (x[xo + top + w] > x[xo + best]) {
+                            best = top + w;
+                        }
+                        if (x[xo + top + w + 1] > x[xo + best]) {
+                            best = top + w + 1;
+                        }
+                        int out = plane * ph * pw + i * pw + j;
+                        y[yo + out] = x[xo + best];
+                        arg[ao + out] = best;
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Writes every element of dx: dy at each window's argmax, 0 elsewhere; with {@code reluBefore} also 0
+     * where the pooled value is not positive (the ReLU before the pool passed no gradient there).
+     */
+    static void backward(WorkerPool pool, CpuTensor dyt, CpuTensor yt, CpuTensor at, boolean reluBefore, CpuTensor dxt) {
+        float[] dy = dyt.floats(), y = yt.floats(), dx = dxt.floats();
+        int[] arg = at.ints();
+        int dyo = dyt.offset(), yo = yt.offset(), ao = at.offset(), dxo = dxt.offset();
+        int planes = dxt.dim(0) * dxt.dim(1), h = dxt.dim(2), w = dxt.dim(3), ph = h / 2, pw = w / 2;
+        pool.forEach(planes, (worker, begin, end) -> {
+            for (int plane = begin; plane < end; plane++) {
+                for (int i = 0; i < ph; i++) {
+                    for (int j = 0; j < pw; j++) {
+                        int out = plane * ph * pw + i * pw + j;
+                        float g = reluBefore && !(y[yo + out] > 0f) ? 0f : dy[dyo + out];
+                        int top = plane * h * w + 2 * i * w + 2 * j;
+                        int best = arg[ao + out];
+                        dx[dxo + top] = best == top ? g : 0f;
+                        dx[dxo + top + 1] = best == top + 1 ? g : 0f;
+                        dx[dxo + top + w] = best == top + w ? g : 0f;
+                        dx[dxo + top + w + 1] = best == top + w + 1 ? g : 0f;
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,134 @@
+package gpulenet.backend.cpu;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A fixed set of daemon threads that run one range-splitting loop at a time. {@link #forEach} cuts
+ * [0, n) into one contiguous part per thread; the calling thread runs part 0 and waits for the others.
+ * Workers spin briefly between calls (a training step issues a few dozen short calls back to back)
+ * and then park, so an idle backend costs no CPU.
+ */
+final class WorkerPool implements AutoCloseable {
+
+    /** The body of a parallel loop: handles items [begin, end) on worker {@code worker} (0 = caller). */
+    @FunctionalInterface
+    interface RangeTask {
+        void run(int worker, int begin, int end);
+    }
+
+    /** Busy-wait iterations before parking; about 0.1 ms, longer than the gap between two ops of a step. */
+    private static final int SPINS = 20_000;
+
+    private final int threads;
+    private final Thread[] workers;
+    private final AtomicInteger pending = new AtomicInteger();
+    private volatile int generation;
+    private volatile boolean closed;
+    private volatile Throwable failure;
+    private RangeTask task;
+    private int items;
+    private Thread caller;
+
+    WorkerPool(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("thread count must be at least 1, got " + threads);
+        }
+        this.threads = threads;
+        this.workers = new Thread[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            int worker = i + 1;
+            workers[i] = new Thread(() -> workLoop(worker), "gpulenet-cpu-" + worker);
+            workers[i].setDaemon(true);
+            workers[i].start();
+        }
+    }
+
+    int threads() {
+        return threads;
+    }
+
+    /** Runs {@code body} over [0, n) split across all threads; returns when every part is done. */
+    void forEach(int n, RangeTask body) {
+        if (closed) {
+            throw new IllegalStateException("CPU backend is closed");
+        }
+        if (threads == 1 || n <= 1) {
+            body.run(0, 0, n);
+            return;
+        }
+        task = body;
+        items = n;
+        caller = Thread.currentThread();
+        failure = null;
+        pending.set(workers.length);
+        generation++;
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
+        }
+        Throwable own = null;
+        try {
+            runPart(0);
+        } catch (Throwable t) {
+            own = t;
+        }
+        int spins = 0;
+        while (pending.get() != 0) {
+            if (spins++ < SPINS) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.park(this);
+            }
+        }
+        task = null;
+        Throwable t = own != null ? own : failure;
+        if (t instanceof RuntimeException) {
+            throw (RuntimeException) t;
+        }
+        if (t instanceof Error) {
+            throw (Error) t;
+        }
+    }
+
+    private void runPart(int part) {
+        int begin = (int) ((long) items * part / threads);
+        int end = (int) ((long) items * (part + 1) / threads);
+        if (begin < end) {
+            task.run(part, begin, end);
+        }
+    }
+
+    private void workLoop(int worker) {
+        int seen = 0;
+        while (true) {
+            int spins = 0;
+            while (generation == seen && !closed) {
+                if (spins++ < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    LockSupport.park(this);
+                }
+            }
+            if (closed) {
+                return;
+            }
+            seen = generation;
+            try {
+                runPart(worker);
+            } catch (Throwable t) {
+                failure = t;
+            }
+            if (pending.decrementAndGet() == 0) {
+                LockSupport.unpark(caller);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread w : workers) {
+            LockSupport.unpark(w);
+        }
+    }
+}

@@ -1,0 +1,439 @@
+package gpulenet.backend;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.Random;
+import java.util.function.DoubleSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Each op on odd shapes (batch 1 and 3, 7x7 and 7x5 images, padding 0/1/2, several channels):
+ * forward against a plain double-precision reference, backward against central differences taken
+ * in double on the op's own float outputs of the scalar L = sum(G * y) for a fixed random G.
+ * Every tensor is a view at an odd offset into a larger buffer, so offsets must be honoured.
+ */
+public abstract class BackendGradientContract {
+    /** Conv and linear layers are linear in each argument, so a large step has no truncation error. */
+    private static final double LINEAR_EPS = 0.5;
+    /** Pooled inputs are spaced 0.01 apart and 0.005 from 0; this step crosses no kink. */
+    private static final double KINK_EPS = 1e-3;
+    /** Masked linear inputs are at least 0.1 from 0; this step crosses no kink. */
+    private static final double MASK_EPS = 0.05;
+
+    private Backend backend;
+    private final Random random = new Random(7);
+
+    protected abstract Backend createBackend();
+
+    @BeforeEach
+    void open() {
+        backend = createBackend();
+    }
+
+    @AfterEach
+    void close() {
+        backend.close();
+    }
+
+    @Test
+    void convolutionOnOddShapes() {
+        int[][] cases = {
+                // B, C, H, W, K, R, pad
+                {1, 1, 7, 7, 1, 3, 0},
+                {3, 2, 7, 7, 3, 3, 1},
+                {3, 3, 7, 7, 2, 5, 2},
+                {1, 2, 7, 5, 4, 5, 0},
+                {3, 2, 7, 5, 3, 3, 2},
+                {1, 1, 7, 7, 2, 5, 1},
+        };
+        for (int[] c : cases) {
+            checkConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+        }
+    }
+
+    private void checkConvolution(int batch, int channels, int h, int w, int k, int r, int pad) {
+        String what = "conv B" + batch + " C" + channels + " " + h + "x" + w + " K" + k + " R" + r + " pad" + pad;
+        int oh = h + 2 * pad - r + 1;
+        int ow = w + 2 * pad - r + 1;
+        float[] x = uniform(batch * channels * h * w);
+        float[] wt = uniform(k * channels * r * r);
+        float[] b = uniform(k);
+        float[] g = uniform(batch * k * oh * ow);
+        Tensor xT = tensor(x, batch, channels, h, w);
+        Tensor wT = tensor(wt, k, channels, r, r);
+        Tensor bT = tensor(b, k);
+        Tensor yT = tensor(nan(batch * k * oh * ow), batch, k, oh, ow);
+
+        double[] expected = new double[batch * k * oh * ow];
+        for (int n = 0; n < batch; n++) {
+            for (int kk = 0; kk < k; kk++) {
+                for (int i = 0; i < oh; i++) {
+                    for (int j = 0; j < ow; j++) {
+                        double s = b[kk];
+                        for (int cc = 0; cc < channels; cc++) {
+                            for (int dr = 0; dr < r; dr++) {
+                                for (int ds = 0; ds < r; ds++) {
+                                    int ih = i + dr - pad;
+                                    int iw = j + ds - pad;
+                                    if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
+                                        s += (double) x[((n * channels + cc) * h + ih) * w + iw]
+                                                * wt[((kk * channels + cc) * r + dr) * r + ds];
+                                    }
+                                }
+                            }
+                        }
+                        expected[((n * k + kk) * oh + i) * ow + j] = s;
+                    }
+                }
+            }
+        }
+        backend.conv2dForward(xT, wT, bT, pad, false, yT);
+        Tolerance.assertClose(expected, download(yT), 1e-5, 1e-5, what + " forward");
+        backend.conv2dForward(xT, wT, bT, pad, true, yT);
+        Tolerance.assertClose(relu(expected), download(yT), 1e-5, 1e-5, what + " forward with ReLU");
+
+        DoubleSupplier loss = () -> {
+            backend.upload(xT, x);
+            backend.upload(wT, wt);
+            backend.upload(bT, b);
+            backend.conv2dForward(xT, wT, bT, pad, false, yT);
+            return dot(g, download(yT));
+        };
+        double[] dxNum = centralDifferences(x, LINEAR_EPS, loss);
+        double[] dwNum = centralDifferences(wt, LINEAR_EPS, loss);
+        double[] dbNum = centralDifferences(b, LINEAR_EPS, loss);
+
+        Tensor dx = tensor(nan(x.length), batch, channels, h, w);
+        Tensor dw = tensor(nan(wt.length), k, channels, r, r);
+        Tensor db = tensor(nan(k), k);
+        backend.conv2dBackward(xT, wT, tensor(g, batch, k, oh, ow), pad, dx, dw, db);
+        Tolerance.assertClose(dxNum, download(dx), 1e-4, 1e-4, what + " dx");
+        Tolerance.assertClose(dwNum, download(dw), 1e-4, 1e-4, what + " dw");
+        Tolerance.assertClose(dbNum, download(db), 1e-4, 1e-4, what + " db");
+
+        Tensor dw2 = tensor(nan(wt.length), k, channels, r, r);
+        Tensor db2 = tensor(nan(k), k);
+        backend.conv2dBackward(xT, wT, tensor(g, batch, k, oh, ow), pad, null, dw2, db2);
+        assertArrayEquals(download(dw), download(dw2), what + " dw without dx");
+        assertArrayEquals(download(db), download(db2), what + " db without dx");
+    }
+
+    @Test
+    void maxPoolOnOddShapes() {
+        int[][] cases = {{1, 1, 2, 2}, {3, 2, 6, 8}, {1, 3, 8, 4}};
+        for (int[] c : cases) {
+            int batch = c[0], channels = c[1], h = c[2], w = c[3];
+            String what = "pool B" + batch + " C" + channels + " " + h + "x" + w;
+            int outSize = batch * channels * (h / 2) * (w / 2);
+            float[] u = spaced(batch * channels * h * w);
+            float[] g = uniform(outSize);
+            Tensor uT = tensor(u, batch, channels, h, w);
+            Tensor y = tensor(nan(outSize), batch, channels, h / 2, w / 2);
+            Tensor argmax = intTensor(new int[outSize], batch, channels, h / 2, w / 2);
+
+            double[] expected = new double[outSize];
+            for (int o = 0; o < outSize; o++) {
+                int plane = o / ((h / 2) * (w / 2));
+                int i = o / (w / 2) % (h / 2);
+                int j = o % (w / 2);
+                int top = plane * h * w + 2 * i * w + 2 * j;
+                expected[o] = Math.max(Math.max(u[top], u[top + 1]), Math.max(u[top + w], u[top + w + 1]));
+            }
+            backend.maxPool2x2Forward(uT, y, argmax);
+            Tolerance.assertClose(expected, download(y), 0, 0, what + " forward");
+
+            for (boolean reluBefore : new boolean[]{false, true}) {
+                float[] input = reluBefore ? relu(u) : u;
+                Tensor xT = tensor(input, batch, channels, h, w);
+                backend.maxPool2x2Forward(xT, y, argmax);
+                Tensor dx = tensor(nan(u.length), batch, channels, h, w);
+                backend.maxPool2x2Backward(tensor(g, batch, channels, h / 2, w / 2), y, argmax, reluBefore, dx);
+                float[] varied = u.clone();
+                double[] num = centralDifferences(varied, KINK_EPS, () -> {
+                    backend.upload(xT, reluBefore ? relu(varied) : varied);
+                    backend.maxPool2x2Forward(xT, y, argmax);
+                    return dot(g, download(y));
+                });
+                Tolerance.assertClose(num, download(dx), 1e-4, 1e-3, what + (reluBefore ? " backward through ReLU" : " backward"));
+            }
+        }
+    }
+
+    @Test
+    void maxPoolTiesPickTheFirstInWindowOrder() {
+        float[] x = {
+                1, 1, 0, 2, 0, 1, -1, -2,
+                1, 1, 1, 2, 3, 3, -3, -0.5f,
+        };
+        Tensor y = tensor(nan(4), 1, 1, 1, 4);
+        Tensor argmax = intTensor(new int[4], 1, 1, 1, 4);
+        backend.maxPool2x2Forward(tensor(x, 1, 1, 2, 8), y, argmax);
+        int[] idx = new int[4];
+        backend.download(argmax, idx);
+        assertArrayEquals(new int[]{0, 3, 12, 15}, idx, "first maximum in order (0,0),(0,1),(1,0),(1,1)");
+        assertArrayEquals(new float[]{1, 2, 3, -0.5f}, download(y));
+    }
+
+    @Test
+    void linearOnOddShapes() {
+        int[][] cases = {{1, 13, 3}, {3, 7, 5}, {3, 400, 11}};
+        for (int[] c : cases) {
+            int batch = c[0], in = c[1], out = c[2];
+            String what = "linear B" + batch + " " + in + "->" + out;
+            float[] x = uniform(batch * in);
+            float[] w = uniform(out * in);
+            float[] b = uniform(out);
+            float[] g = uniform(batch * out);
+            Tensor xT = tensor(x, batch, in);
+            Tensor wT = tensor(w, out, in);
+            Tensor bT = tensor(b, out);
+            Tensor yT = tensor(nan(batch * out), batch, out);
+
+            double[] expected = new double[batch * out];
+            for (int n = 0; n < batch; n++) {
+                for (int o = 0; o < out; o++) {
+                    double s = b[o];
+                    for (int i = 0; i < in; i++) {
+                        s += (double) x[n * in + i] * w[o * in + i];
+                    }
+                    expected[n * out + o] = s;
+                }
+            }
+            backend.linearForward(xT, wT, bT, false, yT);
+            Tolerance.assertClose(expected, download(yT), 1e-5, 1e-5, what + " forward");
+            backend.linearForward(xT, wT, bT, true, yT);
+            Tolerance.assertClose(relu(expected), download(yT), 1e-5, 1e-5, what + " forward with ReLU");
+
+            DoubleSupplier loss = () -> {
+                backend.upload(xT, x);
+                backend.upload(wT, w);
+                backend.upload(bT, b);
+                backend.linearForward(xT, wT, bT, false, yT);
+                return dot(g, download(yT));
+            };
+            Tensor gT = tensor(g, batch, out);
+            Tensor dx = tensor(nan(x.length), batch, in);
+            Tensor dw = tensor(nan(w.length), out, in);
+            Tensor db = tensor(nan(out), out);
+            backend.linearBackward(xT, wT, gT, false, dx, dw, db);
+            Tolerance.assertClose(centralDifferences(x, LINEAR_EPS, loss), download(dx), 1e-4, 1e-4, what + " dx");
+            Tolerance.assertClose(centralDifferences(w, LINEAR_EPS, loss), download(dw), 1e-4, 1e-4, what + " dw");
+            Tolerance.assertClose(centralDifferences(b, LINEAR_EPS, loss), download(db), 1e-4, 1e-4, what + " db");
+
+            // x = relu(u): with the mask, dx is the gradient with respect to u.
+            float[] u = awayFromZero(batch * in);
+            Tensor reluU = tensor(relu(u), batch, in);
+            backend.linearBackward(reluU, wT, gT, true, dx, dw, db);
+            float[] varied = u.clone();
+            double[] num = centralDifferences(varied, MASK_EPS, () -> {
+                backend.upload(xT, relu(varied));
+                backend.linearForward(xT, wT, bT, false, yT);
+                return dot(g, download(yT));
+            });
+            Tolerance.assertClose(num, download(dx), 1e-4, 1e-4, what + " dx through ReLU mask");
+        }
+    }
+
+    @Test
+    void softmaxCrossEntropyOnOddShapes() {
+        for (int[] c : new int[][]{{1, 10}, {3, 7}}) {
+            int batch = c[0], classes = c[1];
+            String what = "softmax xent B" + batch + " K" + classes;
+            float[] z = uniform(batch * classes);
+            for (int i = 0; i < z.length; i++) {
+                z[i] *= 3;
+            }
+            int[] labels = new int[batch];
+            for (int n = 0; n < batch; n++) {
+                labels[n] = (n * 5 + 2) % classes;
+            }
+            Tensor zT = tensor(z, batch, classes);
+            Tensor lT = intTensor(labels, batch);
+            Tensor stats = tensor(new float[]{0.25f, 1f}, 2);
+            Tensor dz = tensor(nan(z.length), batch, classes);
+            backend.softmaxCrossEntropy(zT, lT, dz, stats);
+
+            double lossSum = 0;
+            int correct = 0;
+            double[] grad = new double[z.length];
+            for (int n = 0; n < batch; n++) {
+                double max = Double.NEGATIVE_INFINITY;
+                int best = 0;
+                for (int j = 0; j < classes; j++) {
+                    if (z[n * classes + j] > max) {
+                        max = z[n * classes + j];
+                        best = j;
+                    }
+                }
+                double sum = 0;
+                for (int j = 0; j < classes; j++) {
+                    sum += Math.exp(z[n * classes + j] - max);
+                }
+                lossSum += Math.log(sum) + max - z[n * classes + labels[n]];
+                correct += best == labels[n] ? 1 : 0;
+                for (int j = 0; j < classes; j++) {
+                    grad[n * classes + j] = (Math.exp(z[n * classes + j] - max) / sum - (j == labels[n] ? 1 : 0)) / batch;
+                }
+            }
+            float[] s = download(stats);
+            Tolerance.assertClose(new double[]{0.25 + lossSum, 1 + correct}, s, 1e-5, 1e-5, what + " stats");
+            Tolerance.assertClose(grad, download(dz), 1e-6, 1e-5, what + " dlogits");
+
+            Tensor scratch = tensor(new float[2], 2);
+            double[] num = centralDifferences(z, 1e-2, () -> {
+                backend.upload(zT, z);
+                backend.zero(scratch);
+                backend.softmaxCrossEntropy(zT, lT, null, scratch);
+                return download(scratch)[0] / (double) batch;
+            });
+            Tolerance.assertClose(num, download(dz), 2e-4, 1e-3, what + " dlogits vs central differences");
+        }
+    }
+
+    @Test
+    void softmaxCorrectCountTakesFirstOfEqualLogits() {
+        float[] z = {1, 1, 0, 0, 2, 2, 5, 5, 5};
+        Tensor stats = tensor(new float[2], 2);
+        backend.softmaxCrossEntropy(tensor(z, 3, 3), intTensor(new int[]{0, 2, 1}, 3), null, stats);
+        assertEquals(1f, download(stats)[1], "only sample 0's label is the first maximum");
+    }
+
+    @Test
+    void momentumSgdMatchesPyTorchOverSeveralSteps() {
+        int n = 10_001;
+        float lr = 0.1f, momentum = 0.9f, decay = 0.01f;
+        float[] p = uniform(n);
+        float[] buf = nan(n);
+        Tensor pT = tensor(p, n);
+        Tensor bufT = tensor(buf, n);
+        for (int step = 0; step < 3; step++) {
+            float[] g = uniform(n);
+            for (int i = 0; i < n; i++) {
+                float d = g[i] + decay * p[i];
+                buf[i] = step == 0 ? d : momentum * buf[i] + d;
+                p[i] -= lr * buf[i];
+            }
+            backend.sgdUpdate(pT, tensor(g, n), bufT, lr, momentum, decay, step == 0);
+            Tolerance.assertClose(p, download(pT), 1e-7, 1e-6, "parameters after step " + step);
+            Tolerance.assertClose(buf, download(bufT), 1e-7, 1e-6, "momentum after step " + step);
+        }
+    }
+
+    @Test
+    void viewsShareStorage() {
+        Tensor base = backend.allocate(DType.F32, 10);
+        Tensor v = backend.view(base, 3, 2, 2);
+        backend.upload(v, new float[]{1, 2, 3, 4});
+        assertArrayEquals(new float[]{0, 0, 0, 1, 2, 3, 4, 0, 0, 0}, download(base));
+        backend.zero(backend.view(base, 4, 2));
+        assertArrayEquals(new float[]{0, 0, 0, 1, 0, 0, 4, 0, 0, 0}, download(base));
+    }
+
+    // ---- helpers
+
+    /** d L / d values[i] by central differences in double; the loss reads {@code values} each call. */
+    private static double[] centralDifferences(float[] values, double eps, DoubleSupplier loss) {
+        double[] grad = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            float original = values[i];
+            values[i] = (float) (original + eps);
+            float up = values[i];
+            double plus = loss.getAsDouble();
+            values[i] = (float) (original - eps);
+            float down = values[i];
+            double minus = loss.getAsDouble();
+            values[i] = original;
+            grad[i] = (plus - minus) / ((double) up - down);
+        }
+        loss.getAsDouble();
+        return grad;
+    }
+
+    /** A tensor holding {@code values}, as a view at an odd offset into a larger buffer. */
+    private Tensor tensor(float[] values, int... shape) {
+        Tensor base = backend.allocate(DType.F32, values.length + 8);
+        Tensor t = backend.view(base, 5, shape);
+        backend.upload(t, values);
+        return t;
+    }
+
+    private Tensor intTensor(int[] values, int... shape) {
+        Tensor base = backend.allocate(DType.I32, values.length + 4);
+        Tensor t = backend.view(base, 3, shape);
+        backend.upload(t, values);
+        return t;
+    }
+
+    private float[] download(Tensor t) {
+        float[] out = new float[(int) t.size()];
+        backend.download(t, out);
+        return out;
+    }
+
+    private float[] uniform(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = random.nextFloat() * 2 - 1;
+        }
+        return v;
+    }
+
+    /** Values in [-1, -0.1] and [0.1, 1]. */
+    private float[] awayFromZero(int n) {
+        float[] v = uniform(n);
+        for (int i = 0; i < n; i++) {
+            v[i] = Math.copySign(0.1f + 0.9f * Math.abs(v[i]), v[i]);
+        }
+        return v;
+    }
+
+    /** Distinct values 0.01 apart, none closer than 0.005 to zero, in random order. */
+    private float[] spaced(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) ((i - n / 2) * 0.01 + 0.005);
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+        }
+        return v;
+    }
+
+    private static float[] nan(int n) {
+        float[] v = new float[n];
+        Arrays.fill(v, Float.NaN);
+        return v;
+    }
+
+    private static float[] relu(float[] v) {
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = Math.max(v[i], 0f);
+        }
+        return out;
+    }
+
+    private static double[] relu(double[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = Math.max(v[i], 0);
+        }
+        return out;
+    }
+
+    private static double dot(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += (double) a[i] * b[i];
+        }
+        return s;
+    }
+}
