@@ -26,7 +26,7 @@ public final class DataSetLoader {
 
     private static final String GZ = ".gz";
     private static final String EMBEDDED_NAME = "mnist";
-    private static final String EMBEDDED_DIR = "/mnist/";
+    private static final String EMBEDDED_DIR = "mnist/";
 
     /** Where the IDX file with a standard name comes from: a directory or the jar. */
     @FunctionalInterface
@@ -52,11 +52,11 @@ public final class DataSetLoader {
     public static DataSets embedded() {
         return load(EMBEDDED_NAME, (standardName, ndims) -> {
             String resource = EMBEDDED_DIR + standardName + GZ;
-            try (InputStream in = DataSetLoader.class.getResourceAsStream(resource)) {
+            try (InputStream in = DataSetLoader.class.getResourceAsStream("/" + resource)) {
                 if (in == null) {
                     throw new IllegalStateException("embedded data set missing from the build: " + resource);
                 }
-                return IdxReader.read(in, standardName + GZ + " (embedded)", ndims);
+                return IdxReader.read(in, resource, ndims);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
