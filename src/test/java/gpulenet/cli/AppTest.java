@@ -40,6 +40,11 @@ class AppTest {
         assertTrue(train.out().contains("images/s"), train.out());
         assertTrue(Files.isRegularFile(ckpt));
 
+        Run resumed = run("train", "--dry-run", "--device", "cpu", "--resume", ckpt.toString(), "--epochs", "2");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("Resuming " + ckpt + " after epoch 1"), resumed.out());
+        assertTrue(resumed.out().contains("Train Epoch: 2 ["), resumed.out());
+
         Run eval = run("eval", "--checkpoint", ckpt.toString(), "--device", "cpu");
         assertEquals(0, eval.code(), eval.err());
         assertTrue(eval.out().matches("(?s).*Accuracy: \\d+/10000 .*"), eval.out());

@@ -2,6 +2,7 @@ package gpulenet.model;
 
 import gpulenet.backend.Backend;
 import gpulenet.backend.Tensor;
+import gpulenet.backend.Tolerance;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.train.DeviceDataset;
@@ -13,7 +14,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 
-import static gpulenet.model.Approx.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** LeNet5 on the CPU backend against PyTorch autograd (see src/test/resources/golden/README.md). */
@@ -85,7 +85,7 @@ class LeNet5GoldenTest {
         System.arraycopy(ints(st.longs("indices", b)), 0, order, 0, b);
         train.setOrder(order);
         model.gather(train.images(), train.labels(), train.order(), 0, b);
-        assertClose("gathered input", st.floats("input"), get(model.activation("input", b)), 1e-7, 0);
+        Tolerance.assertClose(st.floats("input"), get(model.activation("input", b)), 1e-7, 0, "gathered input");
         int[] labels = new int[b];
         backend.download(model.labels(b), labels);
         assertEquals(Arrays.toString(ints(st.longs("labels"))), Arrays.toString(labels));
@@ -95,25 +95,25 @@ class LeNet5GoldenTest {
         model.loss(b, true);
         model.backward(b);
         float[] stats = model.readStats();
-        assertClose("loss", st.floats("loss"), new float[]{stats[0] / b}, STEP_ABS, STEP_REL);
+        Tolerance.assertClose(st.floats("loss"), new float[]{stats[0] / b}, STEP_ABS, STEP_REL, "loss");
 
         Map<String, float[]> activations = Map.of(
                 "relu1", st.floats("act.relu1"), "pool1", st.floats("act.pool1"),
                 "relu2", st.floats("act.relu2"), "pool2", st.floats("act.pool2"),
                 "fc1", relu(st.floats("act.fc1")), "fc2", relu(st.floats("act.fc2")), "logits", st.floats("act.logits"));
-        activations.forEach((name, ref) -> assertClose("activation " + name, ref, get(model.activation(name, b)), STEP_ABS, STEP_REL));
+        activations.forEach((name, ref) -> Tolerance.assertClose(ref, get(model.activation(name, b)), STEP_ABS, STEP_REL, "activation " + name));
         for (String name : new String[]{"logits", "fc2", "fc1", "pool2", "conv2", "pool1", "conv1"}) {
-            assertClose("gradient of " + name, st.floats("grad.act." + name), get(model.gradient(name, b)), STEP_ABS, STEP_REL);
+            Tolerance.assertClose(st.floats("grad.act." + name), get(model.gradient(name, b)), STEP_ABS, STEP_REL, "gradient of " + name);
         }
         float[] grads = params.downloadGrads();
         for (Parameters.Spec s : Parameters.SPECS) {
-            assertClose("grad " + s.name(), st.floats("grad." + s.name()), Parameters.slice(grads, s.name()), STEP_ABS, STEP_REL);
+            Tolerance.assertClose(st.floats("grad." + s.name()), Parameters.slice(grads, s.name()), STEP_ABS, STEP_REL, "grad " + s.name());
         }
 
         params.sgdStep(LR, MOMENTUM, 0f, true);
         float[] updated = params.downloadValues();
         for (Parameters.Spec s : Parameters.SPECS) {
-            assertClose("updated " + s.name(), st.floats("updated." + s.name()), Parameters.slice(updated, s.name()), STEP_ABS, STEP_REL);
+            Tolerance.assertClose(st.floats("updated." + s.name()), Parameters.slice(updated, s.name()), STEP_ABS, STEP_REL, "updated " + s.name());
         }
     }
 
@@ -136,10 +136,10 @@ class LeNet5GoldenTest {
             model.trainStep(b, LR, MOMENTUM, 0f, s == 0);
             losses[s] = model.readStats()[0] / b;
         }
-        assertClose("losses", st.floats("losses", steps), losses, TRAJ_ABS, TRAJ_REL);
+        Tolerance.assertClose(st.floats("losses", steps), losses, TRAJ_ABS, TRAJ_REL, "losses");
         float[] fin = params.downloadValues();
         for (Parameters.Spec s : Parameters.SPECS) {
-            assertClose("final " + s.name(), st.floats("final." + s.name()), Parameters.slice(fin, s.name()), TRAJ_ABS, TRAJ_REL);
+            Tolerance.assertClose(st.floats("final." + s.name()), Parameters.slice(fin, s.name()), TRAJ_ABS, TRAJ_REL, "final " + s.name());
         }
     }
 }
