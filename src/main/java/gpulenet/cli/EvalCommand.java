@@ -44,6 +44,7 @@ public final class EvalCommand implements Callable<Integer> {
         Checkpoint saved = Checkpoint.read(checkpoint);
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
             DataSets data = deviceOptions.loadData();
+            LeNet5.requireInputSize(data.test());
             Parameters params = new Parameters(backend);
             saved.applyTo(params);
             LeNet5 model = new LeNet5(backend, params, batchSize);

@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
  * hyper-parameters come from the checkpoint unless given on the command line.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train LeNet-5. Defaults reach >= 99%% test accuracy on MNIST.")
+        description = {"Train LeNet-5 with momentum SGD. The defaults reach >= 99%% test accuracy on MNIST.",
+                "With --resume, hyper-parameters not given here are the checkpoint's."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

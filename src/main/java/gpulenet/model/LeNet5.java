@@ -1,8 +1,10 @@
 package gpulenet.model;
 
+import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
 import gpulenet.backend.Tensor;
+import gpulenet.data.Dataset;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -102,6 +104,14 @@ public final class LeNet5 {
         allocate("d.conv1", DType.F32, 6, 28, 28);
         stats = backend.allocate(DType.F32, 2);
         current = views(maxBatch);
+    }
+
+    /** Checks that a data set fits this network: 28x28 single-channel images. */
+    public static void requireInputSize(Dataset data) {
+        if (data.rows() != IMAGE || data.cols() != IMAGE) {
+            throw new InputException(data.name() + ": images are " + data.rows() + "x" + data.cols()
+                    + ", but LeNet-5 here takes " + IMAGE + "x" + IMAGE);
+        }
     }
 
     private void allocate(String name, DType dtype, int... perSample) {

@@ -42,6 +42,8 @@ public final class Trainer {
      * @param progressBar draw a progress bar on System.out instead of "Train Epoch" lines (when it is a terminal)
      */
     public Trainer(Backend backend, DataSets data, TrainConfig config, PrintWriter out, boolean progressBar) {
+        LeNet5.requireInputSize(data.train());
+        LeNet5.requireInputSize(data.test());
         this.backend = backend;
         this.data = data;
         this.config = config;

@@ -138,6 +138,15 @@ class TrainerTest {
     }
 
     @Test
+    void rejectsImagesOfAnotherSize() {
+        Dataset big = new Dataset("big-train", new byte[2 * 32 * 32], new byte[2], 2, 32, 32);
+        DataSets odd = new DataSets("big", big, small.test());
+        InputException e = assertThrows(InputException.class,
+                () -> new Trainer(backend, odd, config(1, 1), new PrintWriter(new StringWriter()), false));
+        assertEquals("big-train: images are 32x32, but LeNet-5 here takes 28x28", e.getMessage());
+    }
+
+    @Test
     void scheduleAndShuffleDependOnlyOnTheirInputs() {
         TrainConfig c = config(4, 1);
         assertEquals(0.05f, c.learningRate(1));
