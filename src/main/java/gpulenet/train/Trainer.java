@@ -129,7 +129,7 @@ public final class Trainer {
                     loggedLosses.add(loss);
                     if (bar != null) {
                         bar.stepTo(s + 1);
-                        bar.setExtraMessage(String.format(Locale.ROOT, " Loss: %.6f", loss));
+                        bar.setExtraMessage(String.format(Locale.ROOT, "Loss: %.6f", loss));
                     } else {
                         out.printf(Locale.ROOT, "Train Epoch: %d [%d/%d (%.0f%%)]\tLoss: %.6f%n",
                                 epoch, trained, n, 100.0 * trained / n, loss);

@@ -90,6 +90,24 @@ class AppTest {
         assertEquals("gpu-lenet: error: --batch-size must be positive, got 0\n", run("train", "--batch-size", "0").err());
     }
 
+    @CommandLine.Command(name = "boom")
+    static final class Boom implements java.util.concurrent.Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new IllegalStateException("broken invariant");
+        }
+    }
+
+    @Test
+    void internalErrorsExit1WithOneLine() {
+        StringWriter err = new StringWriter();
+        CommandLine cl = App.commandLine().addSubcommand(new Boom());
+        cl.setErr(new PrintWriter(err, true));
+        assertEquals(1, cl.execute("boom"));
+        assertEquals(1, err.toString().split("\n").length, err.toString());
+        assertTrue(err.toString().startsWith("gpu-lenet: internal error: java.lang.IllegalStateException: broken invariant"), err.toString());
+    }
+
     @Test
     void helpAndVersionExit0() {
         assertEquals(0, run("--version").code());
