@@ -14,6 +14,10 @@ import java.util.Arrays;
  */
 public final class CpuBackend implements Backend {
     private final WorkerPool pool;
+    /** Buffers private to each worker, indexed like the pool's workers. */
+    private final Scratch[] scratch;
+    /** Buffers written by all workers in one phase of an op and read in the next. */
+    private final Scratch shared = new Scratch();
 
     /** A backend using every available processor. */
     public CpuBackend() {
@@ -23,6 +27,10 @@ public final class CpuBackend implements Backend {
     /** A backend splitting its work across {@code threads} threads (the calling thread is one of them). */
     public CpuBackend(int threads) {
         this.pool = new WorkerPool(threads);
+        this.scratch = new Scratch[threads];
+        for (int i = 0; i < threads; i++) {
+            scratch[i] = new Scratch();
+        }
     }
 
     public int threads() {
@@ -103,7 +111,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void conv2dForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y) {
         requireConvShapes(x, w, b, pad, y);
-        Conv2d.forward(pool, cpu(x), cpu(w), cpu(b), pad, relu, cpu(y));
+        Conv2d.forward(pool, scratch, cpu(x), cpu(w), cpu(b), pad, relu, cpu(y));
     }
 
     @Override
@@ -112,9 +120,8 @@ public final class CpuBackend implements Backend {
         requireSameShape(dw, w);
         if (dx != null) {
             requireSameShape(dx, x);
-            Conv2d.backwardInput(pool, cpu(dy), cpu(w), pad, cpu(dx));
         }
-        Conv2d.backwardWeight(pool, cpu(x), cpu(dy), pad, cpu(dw), cpu(db));
+        Conv2d.backward(pool, scratch, shared, cpu(x), cpu(w), cpu(dy), pad, dx == null ? null : cpu(dx), cpu(dw), cpu(db));
     }
 
     @Override
