@@ -31,29 +31,29 @@ final class Conv2d {
         Geometry g = new Geometry(xt, wt.dim(0), wt.dim(2), pad);
         float[] x = xt.floats(), w = wt.floats(), b = bt.floats(), y = yt.floats();
         int xo = xt.offset(), wo = wt.offset(), bo = bt.offset(), yo = yt.offset();
+        int width = Gemm.padded(g.positions);
         pool.forEach(g.batch, (worker, begin, end) -> {
             Scratch s = scratch[worker];
-            float[] padded = s.get(Scratch.Slot.PADDED, g.paddedSize());
-            float[] cols = s.get(Scratch.Slot.COLUMNS, g.taps * g.positionsPadded);
-            float[] product = s.get(Scratch.Slot.PRODUCT, g.k * g.positionsPadded);
+            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
+            float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
+            float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, width);
             for (int n = begin; n < end; n++) {
                 g.pad(x, xo + n * g.inputSize(), padded);
                 g.columns(padded, cols);
                 for (int k = 0; k < g.k; k++) {
-                    Arrays.fill(product, k * g.positionsPadded, (k + 1) * g.positionsPadded, b[bo + k]);
+                    Arrays.fill(product[k], 0, width, b[bo + k]);
                 }
-                Gemm.multiplyAdd(g.k, g.positionsPadded, g.taps, w, wo, g.taps, 1, cols, 0, g.positionsPadded,
-                        product, 0, g.positionsPadded);
+                Gemm.multiplyAdd(g.k, width, g.taps, w, wo, g.taps, 1, cols, 0, product, 0);
                 int out = yo + n * g.k * g.positions;
                 for (int k = 0; k < g.k; k++) {
-                    int src = k * g.positionsPadded;
+                    float[] row = product[k];
                     int dst = out + k * g.positions;
                     if (relu) {
                         for (int p = 0; p < g.positions; p++) {
-                            y[dst + p] = Math.max(product[src + p], 0f);
+                            y[dst + p] = Math.max(row[p], 0f);
                         }
                     } else {
-                        System.arraycopy(product, src, y, dst, g.positions);
+                        System.arraycopy(row, 0, y, dst, g.positions);
                     }
                 }
             }
@@ -67,27 +67,32 @@ final class Conv2d {
         float[] x = xt.floats(), w = wt.floats(), dy = dyt.floats();
         int xo = xt.offset(), wo = wt.offset(), dyo = dyt.offset();
         int width = Gemm.padded(g.taps + 1);
-        int partialSize = g.k * width;
         int chunks = (g.batch + CHUNK - 1) / CHUNK;
-        float[] partials = shared.get(Scratch.Slot.PARTIALS, chunks * partialSize);
+        float[][] partials = shared.matrix(Scratch.Slot.PARTIALS, chunks * g.k, width);
         pool.forEach(chunks, (worker, begin, end) -> {
             Scratch s = scratch[worker];
-            float[] padded = s.get(Scratch.Slot.PADDED, g.paddedSize());
-            float[] patches = s.get(Scratch.Slot.COLUMNS, g.positions * width);
-            float[] dcols = s.get(Scratch.Slot.PRODUCT, g.taps * g.positions);
+            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
+            float[][] patches = s.matrix(Scratch.Slot.COLUMNS, g.positions, width);
+            float[][] dyRows = s.matrix(Scratch.Slot.OPERAND, g.k, g.positions);
+            float[][] dcols = s.matrix(Scratch.Slot.PRODUCT, g.taps, g.positions);
             for (int chunk = begin; chunk < end; chunk++) {
-                int part = chunk * partialSize;
-                Arrays.fill(partials, part, part + partialSize, 0f);
+                for (int k = 0; k < g.k; k++) {
+                    Arrays.fill(partials[chunk * g.k + k], 0, width, 0f);
+                }
                 for (int n = chunk * CHUNK; n < Math.min(g.batch, (chunk + 1) * CHUNK); n++) {
                     int dySample = dyo + n * g.k * g.positions;
                     g.pad(x, xo + n * g.inputSize(), padded);
-                    g.patches(padded, patches, width);
-                    Gemm.multiplyAdd(g.k, width, g.positions, dy, dySample, g.positions, 1, patches, 0, width,
-                            partials, part, width);
+                    g.patches(padded, patches);
+                    Gemm.multiplyAdd(g.k, width, g.positions, dy, dySample, g.positions, 1, patches, 0,
+                            partials, chunk * g.k);
                     if (dxt != null) {
-                        Arrays.fill(dcols, 0, g.taps * g.positions, 0f);
-                        Gemm.multiplyAdd(g.taps, g.positions, g.k, w, wo, 1, g.taps, dy, dySample, g.positions,
-                                dcols, 0, g.positions);
+                        for (int k = 0; k < g.k; k++) {
+                            System.arraycopy(dy, dySample + k * g.positions, dyRows[k], 0, g.positions);
+                        }
+                        for (int t = 0; t < g.taps; t++) {
+                            Arrays.fill(dcols[t], 0, g.positions, 0f);
+                        }
+                        Gemm.multiplyAdd(g.taps, g.positions, g.k, w, wo, 1, g.taps, dyRows, 0, dcols, 0);
                         Arrays.fill(padded, 0, g.paddedSize(), 0f);
                         g.addColumns(dcols, padded);
                         g.unpad(padded, dxt.floats(), dxt.offset() + n * g.inputSize());
@@ -99,16 +104,15 @@ final class Conv2d {
         int dwo = dwt.offset(), dbo = dbt.offset();
         pool.forEach(g.k, (worker, begin, end) -> {
             for (int k = begin; k < end; k++) {
-                int row = k * width;
                 int dst = dwo + k * g.taps;
-                System.arraycopy(partials, row, dw, dst, g.taps);
-                float bias = partials[row + g.taps];
+                System.arraycopy(partials[k], 0, dw, dst, g.taps);
+                float bias = partials[k][g.taps];
                 for (int chunk = 1; chunk < chunks; chunk++) {
-                    int src = chunk * partialSize + row;
+                    float[] part = partials[chunk * g.k + k];
                     for (int j = 0; j < g.taps; j++) {
-                        dw[dst + j] += partials[src + j];
+                        dw[dst + j] += part[j];
                     }
-                    bias += partials[src + g.taps];
+                    bias += part[g.taps];
                 }
                 db[dbo + k] = bias;
             }
@@ -117,7 +121,7 @@ final class Conv2d {
 
     /** Sizes of one convolution and the layout of its per-sample buffers. */
     private static final class Geometry {
-        final int batch, c, h, w, k, r, pad, oh, ow, hp, wp, taps, positions, positionsPadded;
+        final int batch, c, h, w, k, r, pad, oh, ow, hp, wp, taps, positions;
 
         Geometry(CpuTensor x, int k, int r, int pad) {
             this.batch = x.dim(0);
@@ -133,7 +137,6 @@ final class Conv2d {
             this.ow = wp - r + 1;
             this.taps = c * r * r;
             this.positions = oh * ow;
-            this.positionsPadded = Gemm.padded(positions);
         }
 
         int inputSize() {
@@ -146,7 +149,9 @@ final class Conv2d {
 
         /** padded[c][i][j] = x[c][i - pad][j - pad], zero outside x. */
         void pad(float[] x, int xo, float[] padded) {
-            Arrays.fill(padded, 0, paddedSize(), 0f);
+            if (pad > 0) {
+                Arrays.fill(padded, 0, paddedSize(), 0f);
+            }
             for (int cc = 0; cc < c; cc++) {
                 for (int i = 0; i < h; i++) {
                     System.arraycopy(x, xo + (cc * h + i) * w, padded, (cc * hp + i + pad) * wp + pad, w);
@@ -163,50 +168,54 @@ final class Conv2d {
             }
         }
 
-        /** cols[tap][position] with row length positionsPadded: the input under each tap at each position. */
-        void columns(float[] padded, float[] cols) {
+        /** cols[tap][position]: the input under each tap at each output position. */
+        void columns(float[] padded, float[][] cols) {
             for (int cc = 0; cc < c; cc++) {
                 for (int dr = 0; dr < r; dr++) {
                     for (int ds = 0; ds < r; ds++) {
-                        int row = ((cc * r + dr) * r + ds) * positionsPadded;
+                        float[] row = cols[(cc * r + dr) * r + ds];
                         for (int i = 0; i < oh; i++) {
-                            System.arraycopy(padded, (cc * hp + i + dr) * wp + ds, cols, row + i * ow, ow);
-                        }
-                    }
-                }
-            }
-        }
-
-        /** patches[position][tap] with row length {@code width}; column {@code taps} is 1 (for the bias). */
-        void patches(float[] padded, float[] patches, int width) {
-            for (int i = 0; i < oh; i++) {
-                for (int j = 0; j < ow; j++) {
-                    int row = (i * ow + j) * width;
-                    for (int cc = 0; cc < c; cc++) {
-                        for (int dr = 0; dr < r; dr++) {
-                            int src = (cc * hp + i + dr) * wp + j;
-                            int dst = row + (cc * r + dr) * r;
-                            for (int ds = 0; ds < r; ds++) {
-                                patches[dst + ds] = padded[src + ds];
+                            int src = (cc * hp + i + dr) * wp + ds;
+                            int dst = i * ow;
+                            for (int j = 0; j < ow; j++) {
+                                row[dst + j] = padded[src + j];
                             }
                         }
                     }
-                    patches[row + taps] = 1f;
                 }
             }
         }
 
-        /** The adjoint of {@link #columns}: adds each tap's row of dcols (row length positions) into padded. */
-        void addColumns(float[] dcols, float[] padded) {
+        /** patches[position][tap], the transpose of {@link #columns}, plus a column of ones after the taps. */
+        void patches(float[] padded, float[][] patches) {
+            for (int i = 0; i < oh; i++) {
+                for (int j = 0; j < ow; j++) {
+                    float[] row = patches[i * ow + j];
+                    for (int cc = 0; cc < c; cc++) {
+                        for (int dr = 0; dr < r; dr++) {
+                            int src = (cc * hp + i + dr) * wp + j;
+                            int dst = (cc * r + dr) * r;
+                            for (int ds = 0; ds < r; ds++) {
+                                row[dst + ds] = padded[src + ds];
+                            }
+                        }
+                    }
+                    row[taps] = 1f;
+                }
+            }
+        }
+
+        /** The adjoint of {@link #columns}: adds each tap's row of dcols into padded where it was read. */
+        void addColumns(float[][] dcols, float[] padded) {
             for (int cc = 0; cc < c; cc++) {
                 for (int dr = 0; dr < r; dr++) {
                     for (int ds = 0; ds < r; ds++) {
-                        int row = ((cc * r + dr) * r + ds) * positions;
+                        float[] row = dcols[(cc * r + dr) * r + ds];
                         for (int i = 0; i < oh; i++) {
-                            int src = row + i * ow;
+                            int src = i * ow;
                             int dst = (cc * hp + i + dr) * wp + ds;
                             for (int j = 0; j < ow; j++) {
-                                padded[dst + j] += dcols[src + j];
+                                padded[dst + j] += row[src + j];
                             }
                         }
                     }
