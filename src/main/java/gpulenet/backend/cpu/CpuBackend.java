@@ -18,6 +18,8 @@ public final class CpuBackend implements Backend {
     private final Scratch[] scratch;
     /** Buffers written by all workers in one phase of an op and read in the next. */
     private final Scratch shared = new Scratch();
+    /** The normalised value of each of the 256 pixel levels, rebuilt by every gather. */
+    private final float[] pixelLevels = new float[256];
 
     /** A backend using every available processor. */
     public CpuBackend() {
@@ -105,7 +107,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void gatherBatch(Tensor images, Tensor labels, Tensor order, int start, float mean, float std, Tensor x,
                             Tensor y) {
-        Gather.batch(pool, cpu(images), cpu(labels), cpu(order), start, mean, std, cpu(x), cpu(y));
+        Gather.batch(pool, pixelLevels, cpu(images), cpu(labels), cpu(order), start, mean, std, cpu(x), cpu(y));
     }
 
     @Override
@@ -140,7 +142,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void linearForward(Tensor x, Tensor w, Tensor b, boolean relu, Tensor y) {
         requireLinearShapes(x, w, b, y);
-        Linear.forward(pool, cpu(x), cpu(w), cpu(b), relu, cpu(y));
+        Linear.forward(pool, scratch, shared, cpu(x), cpu(w), cpu(b), relu, cpu(y));
     }
 
     @Override
@@ -149,9 +151,9 @@ public final class CpuBackend implements Backend {
         requireSameShape(dw, w);
         if (dx != null) {
             requireSameShape(dx, x);
-            Linear.backwardInput(pool, cpu(x), cpu(w), cpu(dy), reluOnInput, cpu(dx));
         }
-        Linear.backwardWeight(pool, cpu(x), cpu(dy), cpu(dw), cpu(db));
+        Linear.backward(pool, scratch, shared, cpu(x), cpu(w), cpu(dy), reluOnInput, dx == null ? null : cpu(dx),
+                cpu(dw), cpu(db));
     }
 
     @Override
