@@ -63,6 +63,14 @@ class LeNet5GoldenTest {
         return out;
     }
 
+    private static void closeStep(String what, float[] expected, float[] actual) {
+        Tolerance.assertClose(expected, actual, STEP_ABS, STEP_REL, what);
+    }
+
+    private static void closeTrajectory(String what, float[] expected, float[] actual) {
+        Tolerance.assertClose(expected, actual, TRAJ_ABS, TRAJ_REL, what);
+    }
+
     private static float[] relu(float[] v) {
         float[] out = v.clone();
         for (int i = 0; i < out.length; i++) {
@@ -95,25 +103,25 @@ class LeNet5GoldenTest {
         model.loss(b, true);
         model.backward(b);
         float[] stats = model.readStats();
-        Tolerance.assertClose(st.floats("loss"), new float[]{stats[0] / b}, STEP_ABS, STEP_REL, "loss");
+        closeStep("loss", st.floats("loss"), new float[]{stats[0] / b});
 
         Map<String, float[]> activations = Map.of(
                 "relu1", st.floats("act.relu1"), "pool1", st.floats("act.pool1"),
                 "relu2", st.floats("act.relu2"), "pool2", st.floats("act.pool2"),
                 "fc1", relu(st.floats("act.fc1")), "fc2", relu(st.floats("act.fc2")), "logits", st.floats("act.logits"));
-        activations.forEach((name, ref) -> Tolerance.assertClose(ref, get(model.activation(name, b)), STEP_ABS, STEP_REL, "activation " + name));
+        activations.forEach((name, ref) -> closeStep("activation " + name, ref, get(model.activation(name, b))));
         for (String name : new String[]{"logits", "fc2", "fc1", "pool2", "conv2", "pool1", "conv1"}) {
-            Tolerance.assertClose(st.floats("grad.act." + name), get(model.gradient(name, b)), STEP_ABS, STEP_REL, "gradient of " + name);
+            closeStep("gradient of " + name, st.floats("grad.act." + name), get(model.gradient(name, b)));
         }
         float[] grads = params.downloadGrads();
         for (Parameters.Spec s : Parameters.SPECS) {
-            Tolerance.assertClose(st.floats("grad." + s.name()), Parameters.slice(grads, s.name()), STEP_ABS, STEP_REL, "grad " + s.name());
+            closeStep("grad " + s.name(), st.floats("grad." + s.name()), Parameters.slice(grads, s.name()));
         }
 
         params.sgdStep(LR, MOMENTUM, 0f, true);
         float[] updated = params.downloadValues();
         for (Parameters.Spec s : Parameters.SPECS) {
-            Tolerance.assertClose(st.floats("updated." + s.name()), Parameters.slice(updated, s.name()), STEP_ABS, STEP_REL, "updated " + s.name());
+            closeStep("updated " + s.name(), st.floats("updated." + s.name()), Parameters.slice(updated, s.name()));
         }
     }
 
@@ -136,10 +144,10 @@ class LeNet5GoldenTest {
             model.trainStep(b, LR, MOMENTUM, 0f, s == 0);
             losses[s] = model.readStats()[0] / b;
         }
-        Tolerance.assertClose(st.floats("losses", steps), losses, TRAJ_ABS, TRAJ_REL, "losses");
+        closeTrajectory("losses", st.floats("losses", steps), losses);
         float[] fin = params.downloadValues();
         for (Parameters.Spec s : Parameters.SPECS) {
-            Tolerance.assertClose(st.floats("final." + s.name()), Parameters.slice(fin, s.name()), TRAJ_ABS, TRAJ_REL, "final " + s.name());
+            closeTrajectory("final " + s.name(), st.floats("final." + s.name()), Parameters.slice(fin, s.name()));
         }
     }
 }
