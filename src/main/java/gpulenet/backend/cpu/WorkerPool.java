@@ -91,11 +91,16 @@ final class WorkerPool implements AutoCloseable {
     }
 
     private void runPart(int part) {
-        int begin = (int) ((long) items * part / threads);
-        int end = (int) ((long) items * (part + 1) / threads);
+        int begin = split(items, part, threads);
+        int end = split(items, part + 1, threads);
         if (begin < end) {
             task.run(part, begin, end);
         }
+    }
+
+    /** Start of part {@code part} of [0, n) cut into {@code parts} contiguous parts of near-equal size. */
+    static int split(int n, int part, int parts) {
+        return (int) ((long) n * part / parts);
     }
 
     private void workLoop(int worker) {
