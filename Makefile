@@ -20,7 +20,8 @@ NT_BUILD := $(NT)/build
 EMU_HDRS := $(NT)/emu/cuda_emu.h
 NT_HDRS := $(NT)/harness.h $(EMU_HDRS)
 KERNEL_TESTS := $(wildcard $(NT)/test_*.cu)
-EMU_TEST_BINS := $(patsubst $(NT)/%.cu,$(NT_BUILD)/emu/%,$(KERNEL_TESTS)) $(NT_BUILD)/emu/test_emu
+EMU_TEST_BINS := $(patsubst $(NT)/%.cu,$(NT_BUILD)/emu/%,$(KERNEL_TESTS)) $(NT_BUILD)/emu/test_emu \
+                 $(NT_BUILD)/emu/test_emu_lib
 GPU_TEST_BINS := $(patsubst $(NT)/%.cu,$(NT_BUILD)/gpu/%,$(KERNEL_TESTS))
 EMU_LIB := $(NT_BUILD)/libgpulenet_emu.so
 
@@ -77,6 +78,9 @@ $(NT_BUILD)/emu/emu.o: $(NT)/emu/emu.cpp $(EMU_HDRS)
 
 $(NT_BUILD)/emu/test_emu: $(NT)/test_emu.cpp $(NT_HDRS) $(NT_BUILD)/emu/emu.o
 	$(CXX) $(CXX_EMU_FLAGS) -o $@ $< $(NT_BUILD)/emu/emu.o
+
+$(NT_BUILD)/emu/test_emu_lib: $(NT)/test_emu_lib.cpp $(NT_HDRS) $(EMU_LIB)
+	$(CXX) $(CXX_EMU_FLAGS) -o $@ $< -L$(NT_BUILD) -lgpulenet_emu -Wl,-rpath,'$$ORIGIN/..'
 
 $(NT_BUILD)/emu/test_%: $(NT)/test_%.cu kernels/%.cu $(NT_HDRS) $(NT_BUILD)/emu/emu.o
 	$(CXX) $(CXX_EMU_FLAGS) -x c++ $< -x none $(NT_BUILD)/emu/emu.o -o $@
