@@ -16,6 +16,16 @@ static void reverse_kernel(const float* in, float* out, int barrier)
     out[base + t] = s[kThreads - 1 - t];
 }
 
+// Each thread reads the value its lower neighbour wrote: only a reversed run order exposes the
+// missing barrier here.
+static void shift_kernel(const float* in, float* out)
+{
+    __shared__ float s[kThreads];
+    int t = threadIdx.x, base = blockIdx.x * kThreads;
+    s[t] = in[base + t];
+    out[base + t] = t > 0 ? s[t - 1] : 0.0f;
+}
+
 static void divergent_kernel(float* out)
 {
     if (threadIdx.x < kThreads / 2) __syncthreads();
@@ -33,6 +43,27 @@ static void shuffle_free_sum(const float* in, float* out)
         __syncthreads();
     }
     if (t == 0) *out = s[0];
+}
+
+// Per-warp sums two ways: a shuffle-down tree (lane 0 holds the sum) and an xor butterfly (every
+// lane holds it).
+static void warp_sums(const float* in, float* down, float* butterfly)
+{
+    int t = threadIdx.x;
+    float a = in[t], b = in[t];
+    for (int offset = 16; offset > 0; offset >>= 1) {
+        a += __shfl_down_sync(0xffffffffu, a, offset);
+        b += __shfl_xor_sync(0xffffffffu, b, offset);
+    }
+    if (t % 32 == 0) down[t / 32] = a;
+    butterfly[t] = b;
+}
+
+static void divergent_shuffle(float* out)
+{
+    float v = (float)threadIdx.x;
+    if (threadIdx.x % 32 < 16) v = __shfl_xor_sync(0xffffffffu, v, 1);
+    out[threadIdx.x] = v;
 }
 
 int main()
@@ -56,10 +87,31 @@ int main()
     check.report("reverse without barrier gives a wrong result", rc == 0 && out != ref);
     printf(" %s\n", out != ref ? "race visible" : "race NOT visible");
 
+    std::vector<float> shift_ref(in.size());
+    for (int b = 0; b < blocks; b++)
+        for (int t = 1; t < kThreads; t++) shift_ref[b * kThreads + t] = in[b * kThreads + t - 1];
+    std::fill(out.begin(), out.end(), 0.0f);
+    rc = emu::launch(dim3(blocks), dim3(kThreads), [&] { shift_kernel(in.data(), out.data()); });
+    check.report("shift without barrier gives a wrong result", rc == 0 && out != shift_ref);
+    printf(" %s\n", out != shift_ref ? "race visible" : "race NOT visible");
+
     std::vector<float> div_out(kThreads, 0.0f);
     rc = emu::launch(dim3(1), dim3(kThreads), [&] { divergent_kernel(div_out.data()); });
     std::string message = rc ? emu::last_error() : "";
     check.report("divergent barrier is reported", rc != 0 && message.find("barrier divergence") != std::string::npos);
+    printf(" %s\n", rc ? message.c_str() : "not reported");
+
+    std::vector<float> down(kThreads / 32), butterfly(kThreads), warp_ref(kThreads / 32, 0.0f);
+    for (int t = 0; t < kThreads; t++) warp_ref[t / 32] += in[t];
+    rc = emu::launch(dim3(1), dim3(kThreads), [&] { warp_sums(in.data(), down.data(), butterfly.data()); });
+    bool sums_ok = rc == 0 && down == warp_ref;
+    for (int t = 0; t < kThreads; t++) sums_ok = sums_ok && butterfly[t] == warp_ref[t / 32];
+    check.report("warp shuffles (down and xor)", sums_ok);
+    printf(" %g %g (expected %g %g)\n", down[0], down[1], warp_ref[0], warp_ref[1]);
+
+    rc = emu::launch(dim3(1), dim3(kThreads), [&] { divergent_shuffle(div_out.data()); });
+    message = rc ? emu::last_error() : "";
+    check.report("shuffle by half a warp is reported", rc != 0 && message.find("warp divergence") != std::string::npos);
     printf(" %s\n", rc ? message.c_str() : "not reported");
 
     float sum = 0;

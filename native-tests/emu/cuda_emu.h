@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 
 struct uint3 {
@@ -31,6 +33,57 @@ extern dim3 gridDim;
 
 // Suspends the calling fiber until every thread of the block has reached a barrier.
 void __syncthreads();
+
+// Lanes of a warp are the 32 consecutive linear thread ids; warp sync points need every lane of
+// the warp (full masks only).
+void __syncwarp(unsigned mask = 0xffffffffu);
+
+namespace emu {
+uint32_t shuffle(uint32_t value, int src_lane);
+unsigned lane_id();
+
+template <typename T>
+T shuffle_value(T v, int src_lane)
+{
+    static_assert(sizeof(T) == 4, "32-bit shuffles only");
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    bits = shuffle(bits, src_lane);
+    std::memcpy(&v, &bits, 4);
+    return v;
+}
+}  // namespace emu
+
+template <typename T>
+inline T __shfl_sync(unsigned, T v, int src, int width = 32)
+{
+    int lane = (int)emu::lane_id();
+    return emu::shuffle_value(v, lane / width * width + src % width);
+}
+
+template <typename T>
+inline T __shfl_down_sync(unsigned, T v, unsigned delta, int width = 32)
+{
+    int lane = (int)emu::lane_id();
+    int src = lane % width + (int)delta < width ? lane + (int)delta : lane;
+    return emu::shuffle_value(v, src);
+}
+
+template <typename T>
+inline T __shfl_up_sync(unsigned, T v, unsigned delta, int width = 32)
+{
+    int lane = (int)emu::lane_id();
+    int src = lane % width >= (int)delta ? lane - (int)delta : lane;
+    return emu::shuffle_value(v, src);
+}
+
+template <typename T>
+inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int width = 32)
+{
+    int lane = (int)emu::lane_id();
+    int src = lane ^ lane_mask;
+    return emu::shuffle_value(v, src / width == lane / width ? src : lane);
+}
 
 template <typename T>
 inline T __ldg(const T* p) { return *p; }

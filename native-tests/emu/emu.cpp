@@ -4,6 +4,7 @@
 #include "cuda_emu.h"
 
 #include <csetjmp>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -21,7 +22,7 @@ namespace {
 constexpr size_t kStackBytes = 64 * 1024;
 constexpr unsigned kMaxThreads = 1024;
 
-enum class State { Fresh, Finished, AtBarrier };
+enum class State { Fresh, Finished, AtBarrier, AtWarpSync };
 
 struct Fiber {
     ucontext_t context;
@@ -31,6 +32,7 @@ struct Fiber {
 };
 
 std::vector<Fiber> fibers(kMaxThreads);
+std::vector<unsigned char> runnable(kMaxThreads);
 jmp_buf scheduler_point;
 unsigned current;
 const std::function<void()>* body;
@@ -77,38 +79,95 @@ void resume(unsigned i, const dim3& block)
     _longjmp(f.resume_point, 1);
 }
 
-// Runs one block to completion; returns false on barrier divergence.
-bool run_block(const dim3& block)
+void suspend(State why)
+{
+    Fiber& f = fibers[current];
+    f.state = why;
+    if (!_setjmp(f.resume_point)) _longjmp(scheduler_point, 1);
+}
+
+bool fail_block(unsigned n, const char* what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s in block (%u,%u,%u)", what, blockIdx.x, blockIdx.y, blockIdx.z);
+    error_message = msg;
+    for (unsigned i = 0; i < n; i++)
+        if (fibers[i].state == State::AtBarrier || fibers[i].state == State::AtWarpSync) make_fresh(fibers[i]);
+    return false;
+}
+
+// Marks runnable every warp whose lanes all wait at a warp sync point; false if a warp has lanes
+// waiting there while others exited or wait at __syncthreads.
+bool release_warps(unsigned n)
+{
+    for (unsigned w0 = 0; w0 < n; w0 += 32) {
+        unsigned w1 = w0 + 32 < n ? w0 + 32 : n, syncing = 0;
+        for (unsigned i = w0; i < w1; i++) syncing += fibers[i].state == State::AtWarpSync;
+        if (syncing == 0) continue;
+        if (syncing != w1 - w0) return false;
+        for (unsigned i = w0; i < w1; i++) runnable[i] = 1;
+    }
+    return true;
+}
+
+// Runs one block to completion; returns false on barrier divergence. The order in which threads
+// run between two sync points flips every phase (and every block), so a race is exposed whichever
+// of the two threads involved is the writer.
+bool run_block(const dim3& block, bool reverse)
 {
     unsigned n = block.x * block.y * block.z;
-    for (;;) {
-        unsigned waiting = 0, finished = 0;
+    for (unsigned i = 0; i < n; i++) runnable[i] = 1;
+    for (;; reverse = !reverse) {
+        for (unsigned j = 0; j < n; j++) {
+            unsigned i = reverse ? n - 1 - j : j;
+            if (runnable[i]) resume(i, block);
+        }
+        unsigned waiting = 0, warp_syncing = 0, finished = 0;
         for (unsigned i = 0; i < n; i++) {
-            resume(i, block);
-            if (fibers[i].state == State::AtBarrier) waiting++;
+            runnable[i] = 0;
+            State st = fibers[i].state;
+            if (st == State::AtBarrier) waiting++;
+            else if (st == State::AtWarpSync) warp_syncing++;
             else finished++;
         }
+        if (warp_syncing) {
+            if (!release_warps(n)) return fail_block(n, "warp divergence: only some lanes of a warp reached a warp sync point");
+            continue;
+        }
         if (waiting == 0) return true;
-        if (finished == 0) continue;
-        char msg[256];
-        snprintf(msg, sizeof msg,
-                 "barrier divergence in block (%u,%u,%u): %u threads wait at __syncthreads while %u exited",
-                 blockIdx.x, blockIdx.y, blockIdx.z, waiting, finished);
-        error_message = msg;
-        for (unsigned i = 0; i < n; i++)
-            if (fibers[i].state == State::AtBarrier) make_fresh(fibers[i]);
-        return false;
+        if (finished == 0) {
+            for (unsigned i = 0; i < n; i++) runnable[i] = 1;
+            continue;
+        }
+        return fail_block(n, "barrier divergence: some threads wait at __syncthreads while others exited");
     }
 }
 
+uint32_t warp_exchange[kMaxThreads / 32][32];
+
 }  // namespace
 
-void __syncthreads()
+void __syncthreads() { suspend(State::AtBarrier); }
+
+void __syncwarp(unsigned) { suspend(State::AtWarpSync); }
+
+namespace emu {
+
+// Every lane publishes its value, all lanes of the warp meet, each reads its source lane, and all
+// meet again before a later shuffle may overwrite the slots.
+uint32_t shuffle(uint32_t value, int src_lane)
 {
-    Fiber& f = fibers[current];
-    f.state = State::AtBarrier;
-    if (!_setjmp(f.resume_point)) _longjmp(scheduler_point, 1);
+    unsigned warp = current / 32, lane = current % 32;
+    warp_exchange[warp][lane] = value;
+    suspend(State::AtWarpSync);
+    uint32_t result = warp_exchange[warp][src_lane];
+    suspend(State::AtWarpSync);
+    return result;
 }
+
+unsigned lane_id() { return current % 32; }
+
+}  // namespace emu
 
 namespace emu {
 
@@ -132,7 +191,7 @@ int launch(dim3 grid, dim3 block, const std::function<void()>& kernel_body)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
                 blockIdx = {x, y, z};
-                if (!run_block(block)) return 1;
+                if (!run_block(block, (x + y + z) % 2 == 1)) return 1;
             }
     return 0;
 }
