@@ -20,6 +20,7 @@ dim3 gridDim;
 namespace {
 
 constexpr size_t kStackBytes = 64 * 1024;
+constexpr size_t kGuardBytes = 4096;
 constexpr unsigned kMaxThreads = 1024;
 
 enum class State { Fresh, Finished, AtBarrier, AtWarpSync };
@@ -54,12 +55,13 @@ void fiber_main()
 void make_fresh(Fiber& f)
 {
     if (!f.stack) {
-        void* p = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
+        // One inaccessible guard page below the stack turns an overflow into a crash, not corruption.
+        void* p = mmap(nullptr, kGuardBytes + kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED || mprotect(p, kGuardBytes, PROT_NONE) != 0) {
             perror("emu: fiber stack");
             abort();
         }
-        f.stack = static_cast<char*>(p);
+        f.stack = static_cast<char*>(p) + kGuardBytes;
     }
     getcontext(&f.context);
     f.context.uc_stack.ss_sp = f.stack;
