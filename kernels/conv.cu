@@ -25,6 +25,7 @@ extern "C" __global__ void conv2d_forward(const float* x, const float* w, const 
     int oy0 = (blockIdx.x / tilesX) * CONV_TILE, ox0 = (blockIdx.x % tilesX) * CONV_TILE;
     int k0 = blockIdx.y * CONV_CPB;
     int n = blockIdx.z;
+    if (n >= B) return;  // the whole block: no barrier is left waiting
     int tx = threadIdx.x, ty = threadIdx.y, tid = ty * CONV_TILE + tx;
     int S = CONV_TILE + R - 1, RR = R * R;
     float acc[CONV_CPB] = {};
@@ -67,6 +68,7 @@ extern "C" __global__ void conv2d_backward_input(const float* dy, const float* w
     int y0 = (blockIdx.x / tilesX) * CONV_TILE, x0 = (blockIdx.x % tilesX) * CONV_TILE;
     int c0 = blockIdx.y * CONV_CPB;
     int n = blockIdx.z;
+    if (n >= B) return;  // the whole block: no barrier is left waiting
     int tx = threadIdx.x, ty = threadIdx.y, tid = ty * CONV_TILE + tx;
     int S = CONV_TILE + R - 1, RR = R * R;
     // tile row i holds dy row y0 + pad - (R-1) + i, so pixel (ty, tx) and tap (r, s) read
