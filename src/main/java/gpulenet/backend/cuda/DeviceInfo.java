@@ -6,9 +6,14 @@ package gpulenet.backend.cuda;
  * @param driverVersion CUDA driver API version as the driver reports it, e.g. 12080 for 12.8
  */
 public record DeviceInfo(String name, int ccMajor, int ccMinor, long totalMemoryBytes, int driverVersion) {
+    /** The driver's CUDA version as major.minor, e.g. "12.8". */
+    public String driverApi() {
+        return driverVersion / 1000 + "." + driverVersion % 1000 / 10;
+    }
+
     @Override
     public String toString() {
-        return String.format("%s (compute capability %d.%d, %.1f GiB, driver API %d.%d)", name, ccMajor, ccMinor,
-                totalMemoryBytes / (1024.0 * 1024 * 1024), driverVersion / 1000, driverVersion % 1000 / 10);
+        return String.format("%s (compute capability %d.%d, %.1f GiB, CUDA driver %s)", name, ccMajor, ccMinor,
+                totalMemoryBytes / (1024.0 * 1024 * 1024), driverApi());
     }
 }

@@ -113,7 +113,7 @@ public final class JCudaDriver implements CudaDriver {
             for (Kernel k : kernels) {
                 CUmodule module = modules.get(k.module);
                 if (module == null) {
-                    module = loadModule(k.module, readPtx(k.module));
+                    module = loadModule(k.module, readPtx(k.module), device);
                     modules.put(k.module, module);
                 }
                 CUfunction f = new CUfunction();
@@ -182,13 +182,15 @@ public final class JCudaDriver implements CudaDriver {
         }
     }
 
-    private static CUmodule loadModule(String name, byte[] ptx) {
+    private static CUmodule loadModule(String name, byte[] ptx, CUdevice device) {
         CUmodule module = new CUmodule();
         try {
             cuModuleLoadData(module, ptx);
         } catch (CudaException e) {
             String hint = e.getMessage().contains("UNSUPPORTED_PTX_VERSION")
-                    ? " (the driver is older than the CUDA version the PTX was compiled with)" : "";
+                    ? " (the driver supports CUDA " + readInfo(device).driverApi()
+                    + ", older than the nvcc that wrote the PTX; update the driver or rebuild the jar with make kernels)"
+                    : "";
             throw new CudaUnavailableException("PTX load failed for kernels/" + name + ".ptx: " + e.getMessage() + hint);
         }
         return module;
