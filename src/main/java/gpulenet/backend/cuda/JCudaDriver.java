@@ -94,22 +94,26 @@ public final class JCudaDriver implements CudaDriver {
                     : "the CUDA driver is installed but cuInit failed with " + code);
         }
         int[] count = {0};
-        cuDeviceGetCount(count);
-        if (count[0] == 0) {
-            throw new CudaUnavailableException("no CUDA device (the driver reports 0 devices)");
-        }
         CUdevice device = new CUdevice();
-        cuDeviceGet(device, 0);
         CUcontext context = new CUcontext();
         try {
+            cuDeviceGetCount(count);
+            if (count[0] == 0) {
+                throw new CudaUnavailableException("no CUDA device (the driver reports 0 devices)");
+            }
+            cuDeviceGet(device, 0);
             cuDevicePrimaryCtxRetain(context, device);
-            cuCtxSetCurrent(context);
         } catch (CudaException e) {
-            throw new CudaUnavailableException("cannot create a CUDA context on device 0: " + e.getMessage());
+            throw new CudaUnavailableException("cannot open CUDA device 0: " + e.getMessage());
         }
         Map<String, CUmodule> modules = new LinkedHashMap<>();
         Map<String, CUfunction> functions = new HashMap<>();
         try {
+            try {
+                cuCtxSetCurrent(context);
+            } catch (CudaException e) {
+                throw new CudaUnavailableException("cannot make the context of CUDA device 0 current: " + e.getMessage());
+            }
             for (Kernel k : kernels) {
                 CUmodule module = modules.get(k.module);
                 if (module == null) {
