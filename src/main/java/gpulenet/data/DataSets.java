@@ -1,5 +1,16 @@
 package gpulenet.data;
 
+import java.nio.file.Path;
+
 /** A training split and a test split of the same data set. */
 public record DataSets(String name, Dataset train, Dataset test) {
+    /** The real MNIST embedded in the jar, named "mnist": the default data set. */
+    public static DataSets embedded() {
+        return DataSetLoader.embedded();
+    }
+
+    /** The IDX data set in {@code dir} (the four MNIST file names, raw or .gz), named after the directory. */
+    public static DataSets load(Path dir) {
+        return DataSetLoader.load(dir);
+    }
 }

@@ -1,0 +1,113 @@
+package gpulenet.data;
+
+import gpulenet.InputException;
+import gpulenet.data.IdxReader.IdxArray;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Loads an image-classification data set laid out as MNIST is: four IDX files with the standard names,
+ * each raw or gzip-compressed. Fashion-MNIST and the like load the same way. Besides what
+ * {@link IdxReader} checks per file, it checks that images and labels agree in count, that train and
+ * test images have the same size, and that every label is a class the model has.
+ */
+public final class DataSetLoader {
+    /** LeNet-5 has 10 outputs, so labels must be 0..9. */
+    public static final int CLASSES = 10;
+
+    static final String TRAIN_IMAGES = "train-images-idx3-ubyte";
+    static final String TRAIN_LABELS = "train-labels-idx1-ubyte";
+    static final String TEST_IMAGES = "t10k-images-idx3-ubyte";
+    static final String TEST_LABELS = "t10k-labels-idx1-ubyte";
+
+    private static final String GZ = ".gz";
+    private static final String EMBEDDED_NAME = "mnist";
+    private static final String EMBEDDED_DIR = "mnist/";
+
+    /** Where the IDX file with a standard name comes from: a directory or the jar. */
+    @FunctionalInterface
+    private interface IdxSource {
+        IdxArray read(String standardName, int ndims);
+    }
+
+    private DataSetLoader() {
+    }
+
+    /** Loads the data set in {@code dir}; its name is the directory's name. */
+    public static DataSets load(Path dir) {
+        if (!Files.exists(dir)) {
+            throw new InputException("data directory " + dir + " does not exist");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new InputException("data directory " + dir + " is not a directory");
+        }
+        return load(nameOf(dir), (standardName, ndims) -> IdxReader.read(find(dir, standardName), ndims));
+    }
+
+    /** Loads the real MNIST shipped inside the jar. */
+    public static DataSets embedded() {
+        return load(EMBEDDED_NAME, (standardName, ndims) -> {
+            String resource = EMBEDDED_DIR + standardName + GZ;
+            try (InputStream in = DataSetLoader.class.getResourceAsStream("/" + resource)) {
+                if (in == null) {
+                    throw new IllegalStateException("embedded data set missing from the build: " + resource);
+                }
+                return IdxReader.read(in, resource, ndims);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    private static DataSets load(String name, IdxSource source) {
+        IdxArray trainImages = source.read(TRAIN_IMAGES, 3);
+        Dataset train = split(name + "-train", trainImages, source.read(TRAIN_LABELS, 1));
+        IdxArray testImages = source.read(TEST_IMAGES, 3);
+        if (testImages.dim(1) != trainImages.dim(1) || testImages.dim(2) != trainImages.dim(2)) {
+            throw new InputException(String.format("%s: images are %dx%d, but %s has %dx%d",
+                    testImages.source(), testImages.dim(1), testImages.dim(2),
+                    trainImages.source(), trainImages.dim(1), trainImages.dim(2)));
+        }
+        Dataset test = split(name + "-test", testImages, source.read(TEST_LABELS, 1));
+        return new DataSets(name, train, test);
+    }
+
+    private static Dataset split(String name, IdxArray images, IdxArray labels) {
+        int count = images.dim(0);
+        if (labels.dim(0) != count) {
+            throw new InputException(String.format("%s: %d labels, but %s has %d images",
+                    labels.source(), labels.dim(0), images.source(), count));
+        }
+        byte[] y = labels.data();
+        for (int i = 0; i < y.length; i++) {
+            int label = y[i] & 0xff;
+            if (label >= CLASSES) {
+                throw new InputException(String.format("%s: label %d at index %d, expected 0..%d (the model has %d classes)",
+                        labels.source(), label, i, CLASSES - 1, CLASSES));
+            }
+        }
+        return new Dataset(name, images.data(), y, count, images.dim(1), images.dim(2));
+    }
+
+    /** The file with the standard name, raw preferred over {@code .gz} when both are present. */
+    private static Path find(Path dir, String standardName) {
+        Path raw = dir.resolve(standardName);
+        if (Files.isRegularFile(raw)) {
+            return raw;
+        }
+        Path gz = dir.resolve(standardName + GZ);
+        if (Files.isRegularFile(gz)) {
+            return gz;
+        }
+        throw new InputException("data directory " + dir + ": missing " + standardName + " (or " + standardName + GZ + ")");
+    }
+
+    private static String nameOf(Path dir) {
+        Path fileName = dir.toAbsolutePath().normalize().getFileName();
+        return fileName != null ? fileName.toString() : dir.toString();
+    }
+}
