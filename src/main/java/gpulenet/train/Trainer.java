@@ -146,7 +146,7 @@ public final class Trainer {
         EpochSummary summary = new EpochSummary(epoch, lr, trained, lossSum / trained, trainSeconds, eval);
         out.printf(Locale.ROOT, "Test set: Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n",
                 eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());
-        out.printf(Locale.ROOT, "Epoch %d: train %.2f s, %.0f images/s, lr %s, train loss %.4f; eval %.2f s%n",
+        out.printf(Locale.ROOT, "Epoch %d: train %.2f s, %.0f images/s, lr %.5f, train loss %.4f; eval %.2f s%n",
                 epoch, trainSeconds, summary.imagesPerSecond(), lr, summary.trainLoss(), eval.seconds());
         if (config.save() != null) {
             Checkpoint.capture(params, metadata(epoch)).write(config.save());
