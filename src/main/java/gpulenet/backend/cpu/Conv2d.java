@@ -25,35 +25,44 @@ final class Conv2d {
     private Conv2d() {
     }
 
-    /** y = conv(x, w) + b, then ReLU when {@code relu}; parallel over samples. */
+    /**
+     * y = conv(x, w) + b, then ReLU when {@code relu}; parallel over samples. The patches are taken in
+     * "wide" form: position (i, j) is numbered i * WP + j over the padded width WP, so each tap's row
+     * is one contiguous slice of the padded sample (a single array copy); the WP - OW extra positions
+     * per row are computed and dropped.
+     */
     static void forward(WorkerPool pool, Scratch[] scratch, CpuTensor xt, CpuTensor wt, CpuTensor bt, int pad,
                         boolean relu, CpuTensor yt) {
         Geometry g = new Geometry(xt, wt.dim(0), wt.dim(2), pad);
         float[] x = xt.floats(), w = wt.floats(), b = bt.floats(), y = yt.floats();
         int xo = xt.offset(), wo = wt.offset(), bo = bt.offset(), yo = yt.offset();
-        int width = Gemm.padded(g.positions);
+        int width = Gemm.padded(g.oh * g.wp);
         pool.forEach(g.batch, (worker, begin, end) -> {
             Scratch s = scratch[worker];
-            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
+            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize() + g.r + Gemm.padded(1));
             float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
             float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, width);
             for (int n = begin; n < end; n++) {
                 g.pad(x, xo + n * g.inputSize(), padded);
-                g.columns(padded, cols);
+                for (int cc = 0; cc < g.c; cc++) {
+                    for (int dr = 0; dr < g.r; dr++) {
+                        for (int ds = 0; ds < g.r; ds++) {
+                            System.arraycopy(padded, (cc * g.hp + dr) * g.wp + ds, cols[(cc * g.r + dr) * g.r + ds], 0, width);
+                        }
+                    }
+                }
                 for (int k = 0; k < g.k; k++) {
                     Arrays.fill(product[k], 0, width, b[bo + k]);
                 }
                 Gemm.multiplyAdd(g.k, width, g.taps, w, wo, g.taps, 1, cols, 0, product, 0);
-                int out = yo + n * g.k * g.positions;
                 for (int k = 0; k < g.k; k++) {
                     float[] row = product[k];
-                    int dst = out + k * g.positions;
-                    if (relu) {
-                        for (int p = 0; p < g.positions; p++) {
-                            y[dst + p] = Math.max(row[p], 0f);
+                    int dst = yo + (n * g.k + k) * g.positions;
+                    for (int i = 0; i < g.oh; i++) {
+                        for (int j = 0; j < g.ow; j++) {
+                            float v = row[i * g.wp + j];
+                            y[dst + i * g.ow + j] = relu ? Math.max(v, 0f) : v;
                         }
-                    } else {
-                        System.arraycopy(row, 0, y, dst, g.positions);
                     }
                 }
             }
@@ -168,25 +177,7 @@ final class Conv2d {
             }
         }
 
-        /** cols[tap][position]: the input under each tap at each output position. */
-        void columns(float[] padded, float[][] cols) {
-            for (int cc = 0; cc < c; cc++) {
-                for (int dr = 0; dr < r; dr++) {
-                    for (int ds = 0; ds < r; ds++) {
-                        float[] row = cols[(cc * r + dr) * r + ds];
-                        for (int i = 0; i < oh; i++) {
-                            int src = (cc * hp + i + dr) * wp + ds;
-                            int dst = i * ow;
-                            for (int j = 0; j < ow; j++) {
-                                row[dst + j] = padded[src + j];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        /** patches[position][tap], the transpose of {@link #columns}, plus a column of ones after the taps. */
+        /** patches[position][tap]: the input under each tap at each output position, then a column of ones. */
         void patches(float[] padded, float[][] patches) {
             for (int i = 0; i < oh; i++) {
                 for (int j = 0; j < ow; j++) {
@@ -205,7 +196,7 @@ final class Conv2d {
             }
         }
 
-        /** The adjoint of {@link #columns}: adds each tap's row of dcols into padded where it was read. */
+        /** The adjoint of taking patches: adds dcols[tap][position] into padded where that input was read. */
         void addColumns(float[][] dcols, float[] padded) {
             for (int cc = 0; cc < c; cc++) {
                 for (int dr = 0; dr < r; dr++) {
