@@ -51,7 +51,7 @@ final class MaxPool2x2 {
                 Arrays.fill(dx, dxo + plane * h * w, dxo + (plane + 1) * h * w, 0f);
                 if (reluBefore) {
                     for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
-                        dx[dxo + arg[ao + out]] = passIfPositive(dy[dyo + out], y[yo + out]);
+                        dx[dxo + arg[ao + out]] = ReluMask.pass(dy[dyo + out], y[yo + out]);
                     }
                 } else {
                     for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
@@ -60,17 +60,5 @@ final class MaxPool2x2 {
                 }
             }
         });
-    }
-
-    /**
-     * g where y > 0, else 0, without a branch: after a ReLU about half the values are 0 in no
-     * predictable pattern, and a mispredicted branch per element costs more than the rest of the loop.
-     * The mask is all ones exactly when y's bits, read as an int, are positive: y > 0, or a NaN with the
-     * sign bit clear (a NaN activation has already made the loss NaN).
-     */
-    static float passIfPositive(float g, float y) {
-        int bits = Float.floatToRawIntBits(y);
-        int mask = (-bits & ~bits) >> 31;
-        return Float.intBitsToFloat(Float.floatToRawIntBits(g) & mask);
     }
 }

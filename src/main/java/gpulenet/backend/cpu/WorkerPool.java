@@ -61,7 +61,9 @@ final class WorkerPool implements AutoCloseable {
             throw new IllegalStateException("CPU backend is closed");
         }
         if (threads == 1 || n <= 1) {
-            body.run(0, 0, n);
+            if (n > 0) {
+                body.run(0, 0, n);
+            }
             return;
         }
         task = body;
