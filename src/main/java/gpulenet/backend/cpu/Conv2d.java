@@ -5,18 +5,20 @@ import java.util.Arrays;
 /**
  * Convolution, stride 1, zero padding, NCHW: x [B,C,H,W], w [K,C,R,R], b [K], y [B,K,OH,OW] with
  * OH = H + 2*pad - R + 1. Each sample is copied into a zero-padded buffer and unrolled into its
- * patches (im2col), so every product is one {@link Gemm} call:
+ * patches (im2col), so the heavy lifting is {@link Gemm} calls:
  *
  * <ul>
- *   <li>forward: Y[K,P] = W[K,J] cols[J,P] (J = C*R*R taps, P = OH*OW positions);</li>
- *   <li>input gradient: dcols[J,P] = W^T dY, then each patch is added back where it came from;</li>
+ *   <li>forward: Y[K,Q] = W[K,J] cols[J,Q] (J = C*R*R taps) over "wide" positions, see {@link #forward};</li>
+ *   <li>input gradient: dcols[J,P] = W^T dY (P = OH*OW positions), then each patch is added back
+ *       where it was read;</li>
  *   <li>weight gradient: dW[K,J+1] += dY[K,P] patches[P,J+1], where the extra column of ones makes
- *       the last column the bias gradient.</li>
+ *       the last column the bias gradient; or, when there are few taps, per-lane sums
+ *       (see {@link #weightGradientByLanes}).</li>
  * </ul>
  *
  * Forward and input gradient are independent per sample. The weight gradient is summed per fixed
- * chunk of {@link #CHUNK} samples, then the chunk sums are added in chunk order, so the bits depend
- * on the batch but not on how many threads there are.
+ * chunk of samples, then the chunk sums are added in chunk order, so the bits depend on the batch
+ * but not on how many threads there are.
  */
 final class Conv2d {
     /**
@@ -45,7 +47,7 @@ final class Conv2d {
         int width = g.wideWidth();
         pool.forEach(g.batch, (worker, begin, end) -> {
             Scratch s = scratch[worker];
-            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize() + g.r + Gemm.padded(1));
+            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedWideSize());
             float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
             float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, width);
             for (int n = begin; n < end; n++) {
@@ -149,7 +151,7 @@ final class Conv2d {
     private static void weightGradientByLanes(Geometry g, Scratch s, float[] x, int xo, float[] dy, int dyo,
                                               int first, int last, float[][] partials, int row) {
         int width = g.wideWidth();
-        float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize() + g.r + Gemm.padded(1));
+        float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedWideSize());
         float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
         float[][] dyWide = s.matrix(Scratch.Slot.OPERAND, g.k, width);
         float[][] acc = s.matrix(Scratch.Slot.ACCUMULATORS, g.k * (g.taps + 1), width);
@@ -237,6 +239,14 @@ final class Conv2d {
             return c * hp * wp;
         }
 
+        /**
+         * Size of a padded sample plus the slack its wide rows read past its end: the last tap's row
+         * starts R - 1 floats into the last padded row and is rounded up by at most 15.
+         */
+        int paddedWideSize() {
+            return paddedSize() + r + 15;
+        }
+
         /** Number of wide positions i * WP + j (j may run past OW), rounded up to whole vectors. */
         int wideWidth() {
             return Gemm.padded(oh * wp);
@@ -257,11 +267,16 @@ final class Conv2d {
             }
         }
 
-        /** padded[c][i][j] = x[c][i - pad][j - pad], zero outside x. */
+        /**
+         * padded[c][i][j] = x[c][i - pad][j - pad], zero outside x, and zeros in the slack after the
+         * padded sample that wide rows read (into dropped positions, but 0 * Inf there would still
+         * turn a lane sum into NaN).
+         */
         void pad(float[] x, int xo, float[] padded) {
             if (pad > 0) {
                 Arrays.fill(padded, 0, paddedSize(), 0f);
             }
+            Arrays.fill(padded, paddedSize(), Math.min(padded.length, paddedWideSize()), 0f);
             for (int cc = 0; cc < c; cc++) {
                 for (int i = 0; i < h; i++) {
                     System.arraycopy(x, xo + (cc * h + i) * w, padded, (cc * hp + i + pad) * wp + pad, w);
