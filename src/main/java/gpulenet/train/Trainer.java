@@ -120,6 +120,9 @@ public final class Trainer {
                 step++;
                 trained += b;
                 sinceLog += b;
+                if (bar != null) {
+                    bar.stepTo(s + 1);
+                }
                 if ((s + 1) % config.logInterval() == 0 || s == steps - 1) {
                     float[] stats = model.readStats();
                     model.resetStats();
@@ -128,14 +131,11 @@ public final class Trainer {
                     sinceLog = 0;
                     loggedLosses.add(loss);
                     if (bar != null) {
-                        bar.stepTo(s + 1);
                         bar.setExtraMessage(String.format(Locale.ROOT, "Loss: %.6f", loss));
                     } else {
                         out.printf(Locale.ROOT, "Train Epoch: %d [%d/%d (%.0f%%)]\tLoss: %.6f%n",
                                 epoch, trained, n, 100.0 * trained / n, loss);
                     }
-                } else if (bar != null) {
-                    bar.stepTo(s + 1);
                 }
             }
             backend.synchronize();
