@@ -75,10 +75,6 @@ public final class Trainer {
         return params;
     }
 
-    public LeNet5 model() {
-        return model;
-    }
-
     /** The loss printed at each log line, in order (the mean over the steps since the previous one). */
     public List<Float> loggedLosses() {
         return loggedLosses;
