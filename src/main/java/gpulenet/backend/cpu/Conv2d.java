@@ -183,29 +183,48 @@ final class Conv2d {
         }
         for (int k = 0; k < g.k; k++) {
             for (int t = 0; t <= g.taps; t++) {
-                float[] a = acc[k * (g.taps + 1) + t];
-                float sum = 0f;
-                for (int q = 0; q < width; q++) {
-                    sum += a[q];
-                }
-                partials[row + k][t] = sum;
+                partials[row + k][t] = sumOfVectors(acc[k * (g.taps + 1) + t], width);
             }
         }
     }
 
-    /** dx of one sample: dcols[J,P] = W^T dY, then every patch is added back where it was read. */
+    /**
+     * a[0] + ... + a[n-1] for n a multiple of 8, in eight interleaved running sums (a fixed order):
+     * one running sum would wait on the latency of every addition.
+     */
+    private static float sumOfVectors(float[] a, int n) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        for (int q = 0; q < n; q += 8) {
+            s0 += a[q];
+            s1 += a[q + 1];
+            s2 += a[q + 2];
+            s3 += a[q + 3];
+            s4 += a[q + 4];
+            s5 += a[q + 5];
+            s6 += a[q + 6];
+            s7 += a[q + 7];
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+
+    /**
+     * dx of one sample: dcols[J,P] = W^T dY, then every patch is added back where it was read. The rows
+     * are padded to whole vectors (zeros in dY's padding) so the GEMM's loop has no scalar tail.
+     */
     private static void inputGradient(Geometry g, Scratch s, float[] w, int wo, float[] dy, int sample, float[] dx,
                                       int dxo) {
+        int width = Gemm.padded(g.positions);
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
-        float[][] dyRows = s.matrix(Scratch.Slot.OPERAND, g.k, g.positions);
-        float[][] dcols = s.matrix(Scratch.Slot.PRODUCT, g.taps, g.positions);
+        float[][] dyRows = s.matrix(Scratch.Slot.OPERAND, g.k, width);
+        float[][] dcols = s.matrix(Scratch.Slot.PRODUCT, g.taps, width);
         for (int k = 0; k < g.k; k++) {
             System.arraycopy(dy, sample + k * g.positions, dyRows[k], 0, g.positions);
+            Arrays.fill(dyRows[k], g.positions, width, 0f);
         }
         for (int t = 0; t < g.taps; t++) {
-            Arrays.fill(dcols[t], 0, g.positions, 0f);
+            Arrays.fill(dcols[t], 0, width, 0f);
         }
-        Gemm.multiplyAdd(g.taps, g.positions, g.k, w, wo, 1, g.taps, dyRows, 0, dcols, 0);
+        Gemm.multiplyAdd(g.taps, width, g.k, w, wo, 1, g.taps, dyRows, 0, dcols, 0);
         Arrays.fill(padded, 0, g.paddedSize(), 0f);
         g.addColumns(dcols, padded);
         g.unpad(padded, dx, dxo);
@@ -300,11 +319,7 @@ final class Conv2d {
                     float[] row = patches[i * ow + j];
                     for (int cc = 0; cc < c; cc++) {
                         for (int dr = 0; dr < r; dr++) {
-                            int src = (cc * hp + i + dr) * wp + j;
-                            int dst = (cc * r + dr) * r;
-                            for (int ds = 0; ds < r; ds++) {
-                                row[dst + ds] = padded[src + ds];
-                            }
+                            System.arraycopy(padded, (cc * hp + i + dr) * wp + j, row, (cc * r + dr) * r, r);
                         }
                     }
                     row[taps] = 1f;
