@@ -317,9 +317,20 @@ final class Conv2d {
             for (int i = 0; i < oh; i++) {
                 for (int j = 0; j < ow; j++) {
                     float[] row = patches[i * ow + j];
-                    for (int cc = 0; cc < c; cc++) {
-                        for (int dr = 0; dr < r; dr++) {
-                            System.arraycopy(padded, (cc * hp + i + dr) * wp + j, row, (cc * r + dr) * r, r);
+                    if (j == 0) {
+                        for (int cc = 0; cc < c; cc++) {
+                            for (int dr = 0; dr < r; dr++) {
+                                System.arraycopy(padded, (cc * hp + i + dr) * wp, row, (cc * r + dr) * r, r);
+                            }
+                        }
+                    } else {
+                        // One step right, tap (c, dr, ds) sees what tap (c, dr, ds + 1) saw before: shift
+                        // the previous row by one, then read the new last column of every (c, dr).
+                        System.arraycopy(patches[i * ow + j - 1], 1, row, 0, taps - 1);
+                        for (int cc = 0; cc < c; cc++) {
+                            for (int dr = 0; dr < r; dr++) {
+                                row[(cc * r + dr) * r + r - 1] = padded[(cc * hp + i + dr) * wp + j + r - 1];
+                            }
                         }
                     }
                     row[taps] = 1f;
