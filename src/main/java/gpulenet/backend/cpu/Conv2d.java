@@ -208,25 +208,25 @@ final class Conv2d {
     }
 
     /**
-     * dx of one sample: dcols[J,P] = W^T dY, then every patch is added back where it was read. The rows
-     * are padded to whole vectors (zeros in dY's padding) so the GEMM's loop has no scalar tail.
+     * dx of one sample: dpatches[P,J] = dY^T W, the gradient of every patch, then each patch is added
+     * back where it was read (see {@link Geometry#addPatches}).
      */
     private static void inputGradient(Geometry g, Scratch s, float[] w, int wo, float[] dy, int sample, float[] dx,
                                       int dxo) {
-        int width = Gemm.padded(g.positions);
+        int width = Gemm.padded(g.taps);
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
-        float[][] dyRows = s.matrix(Scratch.Slot.OPERAND, g.k, width);
-        float[][] dcols = s.matrix(Scratch.Slot.PRODUCT, g.taps, width);
+        float[][] kernels = s.matrix(Scratch.Slot.OPERAND, g.k, width);
+        float[][] dpatches = s.matrix(Scratch.Slot.PRODUCT, g.positions, width);
+        float[] sums = s.vector(Scratch.Slot.SUMS, width);
         for (int k = 0; k < g.k; k++) {
-            System.arraycopy(dy, sample + k * g.positions, dyRows[k], 0, g.positions);
-            Arrays.fill(dyRows[k], g.positions, width, 0f);
+            System.arraycopy(w, wo + k * g.taps, kernels[k], 0, g.taps);
         }
-        for (int t = 0; t < g.taps; t++) {
-            Arrays.fill(dcols[t], 0, width, 0f);
+        for (int p = 0; p < g.positions; p++) {
+            Arrays.fill(dpatches[p], 0, width, 0f);
         }
-        Gemm.multiplyAdd(g.taps, width, g.k, w, wo, 1, g.taps, dyRows, 0, dcols, 0);
+        Gemm.multiplyAdd(g.positions, width, g.k, dy, sample, 1, g.positions, kernels, 0, dpatches, 0);
         Arrays.fill(padded, 0, g.paddedSize(), 0f);
-        g.addColumns(dcols, padded);
+        g.addPatches(dpatches, padded, sums, width);
         g.unpad(padded, dx, dxo);
     }
 
@@ -338,18 +338,32 @@ final class Conv2d {
             }
         }
 
-        /** The adjoint of taking patches: adds dcols[tap][position] into padded where that input was read. */
-        void addColumns(float[][] dcols, float[] padded) {
-            for (int cc = 0; cc < c; cc++) {
-                for (int dr = 0; dr < r; dr++) {
-                    for (int ds = 0; ds < r; ds++) {
-                        float[] row = dcols[(cc * r + dr) * r + ds];
-                        for (int i = 0; i < oh; i++) {
-                            int src = i * ow;
-                            int dst = (cc * hp + i + dr) * wp + ds;
-                            for (int j = 0; j < ow; j++) {
-                                padded[dst + j] += row[src + j];
-                            }
+        /**
+         * The adjoint of {@link #patches}: adds dpatches[position][tap] into padded where that input was
+         * read, one output row i at a time. Instead of scattering every element, it scans the row with
+         * a running vector sums[tap]: at padded column u, sums[(c, dr, ds)] holds the gradient reaching
+         * column u + ds from tap (c, dr, ds) and the taps to its right in earlier positions, so
+         * sums[(c, dr, 0)] is complete for (c, i + dr, u). Moving one column right shifts sums down by
+         * one tap (the mirror of {@link #patches}), clears the last tap of each (c, dr) and adds the
+         * next position's row.
+         */
+        void addPatches(float[][] dpatches, float[] padded, float[] sums, int width) {
+            for (int i = 0; i < oh; i++) {
+                Arrays.fill(sums, 0, width, 0f);
+                for (int u = 0; u < wp; u++) {
+                    System.arraycopy(sums, 1, sums, 0, taps - 1);
+                    for (int group = 0; group < c * r; group++) {
+                        sums[group * r + r - 1] = 0f;
+                    }
+                    if (u < ow) {
+                        float[] row = dpatches[i * ow + u];
+                        for (int t = 0; t < taps; t++) {
+                            sums[t] += row[t];
+                        }
+                    }
+                    for (int cc = 0; cc < c; cc++) {
+                        for (int dr = 0; dr < r; dr++) {
+                            padded[(cc * hp + i + dr) * wp + u] += sums[(cc * r + dr) * r];
                         }
                     }
                 }
