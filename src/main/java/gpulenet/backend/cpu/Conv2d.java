@@ -183,31 +183,50 @@ final class Conv2d {
         }
         for (int k = 0; k < g.k; k++) {
             for (int t = 0; t <= g.taps; t++) {
-                float[] a = acc[k * (g.taps + 1) + t];
-                float sum = 0f;
-                for (int q = 0; q < width; q++) {
-                    sum += a[q];
-                }
-                partials[row + k][t] = sum;
+                partials[row + k][t] = sumOfVectors(acc[k * (g.taps + 1) + t], width);
             }
         }
     }
 
-    /** dx of one sample: dcols[J,P] = W^T dY, then every patch is added back where it was read. */
+    /**
+     * a[0] + ... + a[n-1] for n a multiple of 8, in eight interleaved running sums (a fixed order):
+     * one running sum would wait on the latency of every addition.
+     */
+    private static float sumOfVectors(float[] a, int n) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        for (int q = 0; q < n; q += 8) {
+            s0 += a[q];
+            s1 += a[q + 1];
+            s2 += a[q + 2];
+            s3 += a[q + 3];
+            s4 += a[q + 4];
+            s5 += a[q + 5];
+            s6 += a[q + 6];
+            s7 += a[q + 7];
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+
+    /**
+     * dx of one sample: dpatches[P,J] = dY^T W, the gradient of every patch, then each patch is added
+     * back where it was read (see {@link Geometry#addPatches}).
+     */
     private static void inputGradient(Geometry g, Scratch s, float[] w, int wo, float[] dy, int sample, float[] dx,
                                       int dxo) {
+        int width = Gemm.padded(g.taps);
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
-        float[][] dyRows = s.matrix(Scratch.Slot.OPERAND, g.k, g.positions);
-        float[][] dcols = s.matrix(Scratch.Slot.PRODUCT, g.taps, g.positions);
+        float[][] kernels = s.matrix(Scratch.Slot.OPERAND, g.k, width);
+        float[][] dpatches = s.matrix(Scratch.Slot.PRODUCT, g.positions, width);
+        float[] sums = s.vector(Scratch.Slot.SUMS, width);
         for (int k = 0; k < g.k; k++) {
-            System.arraycopy(dy, sample + k * g.positions, dyRows[k], 0, g.positions);
+            System.arraycopy(w, wo + k * g.taps, kernels[k], 0, g.taps);
         }
-        for (int t = 0; t < g.taps; t++) {
-            Arrays.fill(dcols[t], 0, g.positions, 0f);
+        for (int p = 0; p < g.positions; p++) {
+            Arrays.fill(dpatches[p], 0, width, 0f);
         }
-        Gemm.multiplyAdd(g.taps, g.positions, g.k, w, wo, 1, g.taps, dyRows, 0, dcols, 0);
+        Gemm.multiplyAdd(g.positions, width, g.k, dy, sample, 1, g.positions, kernels, 0, dpatches, 0);
         Arrays.fill(padded, 0, g.paddedSize(), 0f);
-        g.addColumns(dcols, padded);
+        g.addPatches(dpatches, padded, sums, width);
         g.unpad(padded, dx, dxo);
     }
 
@@ -298,12 +317,19 @@ final class Conv2d {
             for (int i = 0; i < oh; i++) {
                 for (int j = 0; j < ow; j++) {
                     float[] row = patches[i * ow + j];
-                    for (int cc = 0; cc < c; cc++) {
-                        for (int dr = 0; dr < r; dr++) {
-                            int src = (cc * hp + i + dr) * wp + j;
-                            int dst = (cc * r + dr) * r;
-                            for (int ds = 0; ds < r; ds++) {
-                                row[dst + ds] = padded[src + ds];
+                    if (j == 0) {
+                        for (int cc = 0; cc < c; cc++) {
+                            for (int dr = 0; dr < r; dr++) {
+                                System.arraycopy(padded, (cc * hp + i + dr) * wp, row, (cc * r + dr) * r, r);
+                            }
+                        }
+                    } else {
+                        // One step right, tap (c, dr, ds) sees what tap (c, dr, ds + 1) saw before: shift
+                        // the previous row by one, then read the new last column of every (c, dr).
+                        System.arraycopy(patches[i * ow + j - 1], 1, row, 0, taps - 1);
+                        for (int cc = 0; cc < c; cc++) {
+                            for (int dr = 0; dr < r; dr++) {
+                                row[(cc * r + dr) * r + r - 1] = padded[(cc * hp + i + dr) * wp + j + r - 1];
                             }
                         }
                     }
@@ -312,18 +338,32 @@ final class Conv2d {
             }
         }
 
-        /** The adjoint of taking patches: adds dcols[tap][position] into padded where that input was read. */
-        void addColumns(float[][] dcols, float[] padded) {
-            for (int cc = 0; cc < c; cc++) {
-                for (int dr = 0; dr < r; dr++) {
-                    for (int ds = 0; ds < r; ds++) {
-                        float[] row = dcols[(cc * r + dr) * r + ds];
-                        for (int i = 0; i < oh; i++) {
-                            int src = i * ow;
-                            int dst = (cc * hp + i + dr) * wp + ds;
-                            for (int j = 0; j < ow; j++) {
-                                padded[dst + j] += row[src + j];
-                            }
+        /**
+         * The adjoint of {@link #patches}: adds dpatches[position][tap] into padded where that input was
+         * read, one output row i at a time. Instead of scattering every element, it scans the row with
+         * a running vector sums[tap]: at padded column u, sums[(c, dr, ds)] holds the gradient reaching
+         * column u + ds from tap (c, dr, ds) and the taps to its right in earlier positions, so
+         * sums[(c, dr, 0)] is complete for (c, i + dr, u). Moving one column right shifts sums down by
+         * one tap (the mirror of {@link #patches}), clears the last tap of each (c, dr) and adds the
+         * next position's row.
+         */
+        void addPatches(float[][] dpatches, float[] padded, float[] sums, int width) {
+            for (int i = 0; i < oh; i++) {
+                Arrays.fill(sums, 0, width, 0f);
+                for (int u = 0; u < wp; u++) {
+                    System.arraycopy(sums, 1, sums, 0, taps - 1);
+                    for (int group = 0; group < c * r; group++) {
+                        sums[group * r + r - 1] = 0f;
+                    }
+                    if (u < ow) {
+                        float[] row = dpatches[i * ow + u];
+                        for (int t = 0; t < taps; t++) {
+                            sums[t] += row[t];
+                        }
+                    }
+                    for (int cc = 0; cc < c; cc++) {
+                        for (int dr = 0; dr < r; dr++) {
+                            padded[(cc * hp + i + dr) * wp + u] += sums[(cc * r + dr) * r];
                         }
                     }
                 }
