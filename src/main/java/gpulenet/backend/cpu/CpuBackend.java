@@ -14,6 +14,12 @@ import java.util.Arrays;
  */
 public final class CpuBackend implements Backend {
     private final WorkerPool pool;
+    /** Buffers private to each worker, indexed like the pool's workers. */
+    private final Scratch[] scratch;
+    /** Buffers written by all workers in one phase of an op and read in the next. */
+    private final Scratch shared = new Scratch();
+    /** The normalised value of each of the 256 pixel levels, rebuilt by every gather. */
+    private final float[] pixelLevels = new float[256];
 
     /** A backend using every available processor. */
     public CpuBackend() {
@@ -23,6 +29,10 @@ public final class CpuBackend implements Backend {
     /** A backend splitting its work across {@code threads} threads (the calling thread is one of them). */
     public CpuBackend(int threads) {
         this.pool = new WorkerPool(threads);
+        this.scratch = new Scratch[threads];
+        for (int i = 0; i < threads; i++) {
+            scratch[i] = new Scratch();
+        }
     }
 
     public int threads() {
@@ -97,13 +107,13 @@ public final class CpuBackend implements Backend {
     @Override
     public void gatherBatch(Tensor images, Tensor labels, Tensor order, int start, float mean, float std, Tensor x,
                             Tensor y) {
-        Gather.batch(pool, cpu(images), cpu(labels), cpu(order), start, mean, std, cpu(x), cpu(y));
+        Gather.batch(pool, pixelLevels, cpu(images), cpu(labels), cpu(order), start, mean, std, cpu(x), cpu(y));
     }
 
     @Override
     public void conv2dForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y) {
         requireConvShapes(x, w, b, pad, y);
-        Conv2d.forward(pool, cpu(x), cpu(w), cpu(b), pad, relu, cpu(y));
+        Conv2d.forward(pool, scratch, cpu(x), cpu(w), cpu(b), pad, relu, cpu(y));
     }
 
     @Override
@@ -112,9 +122,8 @@ public final class CpuBackend implements Backend {
         requireSameShape(dw, w);
         if (dx != null) {
             requireSameShape(dx, x);
-            Conv2d.backwardInput(pool, cpu(dy), cpu(w), pad, cpu(dx));
         }
-        Conv2d.backwardWeight(pool, cpu(x), cpu(dy), pad, cpu(dw), cpu(db));
+        Conv2d.backward(pool, scratch, shared, cpu(x), cpu(w), cpu(dy), pad, dx == null ? null : cpu(dx), cpu(dw), cpu(db));
     }
 
     @Override
@@ -133,7 +142,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void linearForward(Tensor x, Tensor w, Tensor b, boolean relu, Tensor y) {
         requireLinearShapes(x, w, b, y);
-        Linear.forward(pool, cpu(x), cpu(w), cpu(b), relu, cpu(y));
+        Linear.forward(pool, scratch, shared, cpu(x), cpu(w), cpu(b), relu, cpu(y));
     }
 
     @Override
@@ -142,9 +151,9 @@ public final class CpuBackend implements Backend {
         requireSameShape(dw, w);
         if (dx != null) {
             requireSameShape(dx, x);
-            Linear.backwardInput(pool, cpu(x), cpu(w), cpu(dy), reluOnInput, cpu(dx));
         }
-        Linear.backwardWeight(pool, cpu(x), cpu(dy), cpu(dw), cpu(db));
+        Linear.backward(pool, scratch, shared, cpu(x), cpu(w), cpu(dy), reluOnInput, dx == null ? null : cpu(dx),
+                cpu(dw), cpu(db));
     }
 
     @Override

@@ -3,78 +3,108 @@ package gpulenet.backend.cpu;
 import java.util.Arrays;
 
 /**
- * Fully connected layer in PyTorch's layout: x [B,IN], w [OUT,IN], b [OUT], y [B,OUT]. Each output
- * element is summed by one task in a fixed order, so the bits do not depend on the thread count.
+ * Fully connected layer in PyTorch's layout: x [B,IN], w [OUT,IN], b [OUT], y [B,OUT], as {@link Gemm}
+ * calls on row copies of the operands. Each output element is summed by one task in a fixed order,
+ * so the bits do not depend on the thread count.
  */
 final class Linear {
     private Linear() {
     }
 
-    /** y = x w^T + b, then ReLU when asked; parallel over samples. */
-    static void forward(WorkerPool pool, CpuTensor xt, CpuTensor wt, CpuTensor bt, boolean relu, CpuTensor yt) {
+    /** y = x w^T + b, then ReLU when asked: w^T is built once, then samples are split across threads. */
+    static void forward(WorkerPool pool, Scratch[] scratch, Scratch shared, CpuTensor xt, CpuTensor wt, CpuTensor bt,
+                        boolean relu, CpuTensor yt) {
         float[] x = xt.floats(), w = wt.floats(), b = bt.floats(), y = yt.floats();
         int xo = xt.offset(), wo = wt.offset(), bo = bt.offset(), yo = yt.offset();
         int batch = xt.dim(0), in = wt.dim(1), out = wt.dim(0);
-        pool.forEach(batch, (worker, begin, end) -> {
-            for (int n = begin; n < end; n++) {
+        int width = Gemm.padded(out);
+        float[][] transposed = shared.matrix(Scratch.Slot.WEIGHTS, in, width);
+        pool.forEach(in, (worker, begin, end) -> {
+            for (int i = begin; i < end; i++) {
+                float[] row = transposed[i];
                 for (int o = 0; o < out; o++) {
-                    float sum = b[bo + o];
-                    for (int i = 0; i < in; i++) {
-                        sum += x[xo + n * in + i] * w[wo + o * in + i];
-                    }
-                    y[yo + n * out + o] = relu ? Math.max(sum, 0f) : sum;
+                    row[o] = w[wo + o * in + i];
+                }
+            }
+        });
+        pool.forEach(batch, (worker, begin, end) -> {
+            int rows = end - begin;
+            float[][] product = scratch[worker].matrix(Scratch.Slot.PRODUCT, rows, width);
+            for (int n = 0; n < rows; n++) {
+                System.arraycopy(b, bo, product[n], 0, out);
+            }
+            Gemm.multiplyAdd(rows, width, in, x, xo + begin * in, in, 1, transposed, 0, product, 0);
+            for (int n = 0; n < rows; n++) {
+                float[] row = product[n];
+                int dst = yo + (begin + n) * out;
+                for (int o = 0; o < out; o++) {
+                    y[dst + o] = relu ? Math.max(row[o], 0f) : row[o];
                 }
             }
         });
     }
 
-    /** dx = dy w, masked by x > 0 when x is a ReLU output; parallel over samples. */
-    static void backwardInput(WorkerPool pool, CpuTensor xt, CpuTensor wt, CpuTensor dyt, boolean reluOnInput,
-                              CpuTensor dxt) {
-        float[] x = xt.floats(), w = wt.floats(), dy = dyt.floats(), dx = dxt.floats();
-        int xo = xt.offset(), wo = wt.offset(), dyo = dyt.offset(), dxo = dxt.offset();
+    /**
+     * dx = dy w (masked by x > 0 when x is a ReLU output; skipped when dxt is null), dw = dy^T x and
+     * db = column sums of dy. After copying w and x into rows, each thread takes one share of the
+     * samples (for dx) and one share of the output features (for dw, db).
+     */
+    static void backward(WorkerPool pool, Scratch[] scratch, Scratch shared, CpuTensor xt, CpuTensor wt, CpuTensor dyt,
+                         boolean reluOnInput, CpuTensor dxt, CpuTensor dwt, CpuTensor dbt) {
+        float[] x = xt.floats(), w = wt.floats(), dy = dyt.floats(), dw = dwt.floats(), db = dbt.floats();
+        int xo = xt.offset(), wo = wt.offset(), dyo = dyt.offset(), dwo = dwt.offset(), dbo = dbt.offset();
         int batch = xt.dim(0), in = wt.dim(1), out = wt.dim(0);
-        pool.forEach(batch, (worker, begin, end) -> {
-            for (int n = begin; n < end; n++) {
-                int row = dxo + n * in;
-                Arrays.fill(dx, row, row + in, 0f);
-                for (int o = 0; o < out; o++) {
-                    float g = dy[dyo + n * out + o];
-                    int wRow = wo + o * in;
-                    for (int i = 0; i < in; i++) {
-                        dx[row + i] += g * w[wRow + i];
-                    }
+        float[][] weights = shared.matrix(Scratch.Slot.WEIGHTS, out, in);
+        float[][] inputs = shared.matrix(Scratch.Slot.INPUTS, batch, in);
+        pool.forEach(out + batch, (worker, begin, end) -> {
+            for (int item = begin; item < end; item++) {
+                if (item < out) {
+                    System.arraycopy(w, wo + item * in, weights[item], 0, in);
+                } else {
+                    System.arraycopy(x, xo + (item - out) * in, inputs[item - out], 0, in);
                 }
-                if (reluOnInput) {
-                    for (int i = 0; i < in; i++) {
-                        if (!(x[xo + n * in + i] > 0f)) {
-                            dx[row + i] = 0f;
+            }
+        });
+        int parts = pool.threads();
+        pool.forEach(parts, (worker, firstPart, endPart) -> {
+            for (int part = firstPart; part < endPart; part++) {
+                float[][] product = scratch[worker].matrix(Scratch.Slot.PRODUCT, Math.max(batch, out), in);
+                if (dxt != null) {
+                    float[] dx = dxt.floats();
+                    int dxo = dxt.offset();
+                    int first = WorkerPool.split(batch, part, parts);
+                    int rows = WorkerPool.split(batch, part + 1, parts) - first;
+                    for (int n = 0; n < rows; n++) {
+                        Arrays.fill(product[n], 0, in, 0f);
+                    }
+                    Gemm.multiplyAdd(rows, in, out, dy, dyo + first * out, out, 1, weights, 0, product, 0);
+                    for (int n = 0; n < rows; n++) {
+                        float[] row = product[n];
+                        int dst = dxo + (first + n) * in;
+                        int src = xo + (first + n) * in;
+                        if (reluOnInput) {
+                            for (int i = 0; i < in; i++) {
+                                dx[dst + i] = ReluMask.pass(row[i], x[src + i]);
+                            }
+                        } else {
+                            System.arraycopy(row, 0, dx, dst, in);
                         }
                     }
                 }
-            }
-        });
-    }
-
-    /** dw = dy^T x and db = column sums of dy; parallel over output features. */
-    static void backwardWeight(WorkerPool pool, CpuTensor xt, CpuTensor dyt, CpuTensor dwt, CpuTensor dbt) {
-        float[] x = xt.floats(), dy = dyt.floats(), dw = dwt.floats(), db = dbt.floats();
-        int xo = xt.offset(), dyo = dyt.offset(), dwo = dwt.offset(), dbo = dbt.offset();
-        int batch = xt.dim(0), in = dwt.dim(1), out = dwt.dim(0);
-        pool.forEach(out, (worker, begin, end) -> {
-            for (int o = begin; o < end; o++) {
-                int wRow = dwo + o * in;
-                Arrays.fill(dw, wRow, wRow + in, 0f);
-                float bias = 0f;
-                for (int n = 0; n < batch; n++) {
-                    float g = dy[dyo + n * out + o];
-                    bias += g;
-                    int xRow = xo + n * in;
-                    for (int i = 0; i < in; i++) {
-                        dw[wRow + i] += g * x[xRow + i];
-                    }
+                int first = WorkerPool.split(out, part, parts);
+                int rows = WorkerPool.split(out, part + 1, parts) - first;
+                for (int o = 0; o < rows; o++) {
+                    Arrays.fill(product[o], 0, in, 0f);
                 }
-                db[dbo + o] = bias;
+                Gemm.multiplyAdd(rows, in, batch, dy, dyo + first, 1, out, inputs, 0, product, 0);
+                for (int o = 0; o < rows; o++) {
+                    System.arraycopy(product[o], 0, dw, dwo + (first + o) * in, in);
+                    float bias = 0f;
+                    for (int n = 0; n < batch; n++) {
+                        bias += dy[dyo + n * out + first + o];
+                    }
+                    db[dbo + first + o] = bias;
+                }
             }
         });
     }

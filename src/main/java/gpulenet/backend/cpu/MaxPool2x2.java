@@ -1,5 +1,7 @@
 package gpulenet.backend.cpu;
 
+import java.util.Arrays;
+
 /** 2x2 max-pool, stride 2, NCHW; parallel over (sample, channel) planes. */
 final class MaxPool2x2 {
     private MaxPool2x2() {
@@ -46,16 +48,14 @@ final class MaxPool2x2 {
         int planes = dxt.dim(0) * dxt.dim(1), h = dxt.dim(2), w = dxt.dim(3), ph = h / 2, pw = w / 2;
         pool.forEach(planes, (worker, begin, end) -> {
             for (int plane = begin; plane < end; plane++) {
-                for (int i = 0; i < ph; i++) {
-                    for (int j = 0; j < pw; j++) {
-                        int out = plane * ph * pw + i * pw + j;
-                        float g = reluBefore && !(y[yo + out] > 0f) ? 0f : dy[dyo + out];
-                        int top = plane * h * w + 2 * i * w + 2 * j;
-                        int best = arg[ao + out];
-                        dx[dxo + top] = best == top ? g : 0f;
-                        dx[dxo + top + 1] = best == top + 1 ? g : 0f;
-                        dx[dxo + top + w] = best == top + w ? g : 0f;
-                        dx[dxo + top + w + 1] = best == top + w + 1 ? g : 0f;
+                Arrays.fill(dx, dxo + plane * h * w, dxo + (plane + 1) * h * w, 0f);
+                if (reluBefore) {
+                    for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
+                        dx[dxo + arg[ao + out]] = ReluMask.pass(dy[dyo + out], y[yo + out]);
+                    }
+                } else {
+                    for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
+                        dx[dxo + arg[ao + out]] = dy[dyo + out];
                     }
                 }
             }

@@ -17,8 +17,15 @@ final class WorkerPool implements AutoCloseable {
         void run(int worker, int begin, int end);
     }
 
-    /** Busy-wait iterations before parking; about 0.1 ms, longer than the gap between two ops of a step. */
-    private static final int SPINS = 20_000;
+    /** Busy-wait rounds before a waiting thread starts yielding: a few microseconds. */
+    private static final int SPINS = 200;
+    /**
+     * How long a waiting thread keeps yielding before it parks: longer than the gap between two ops of
+     * a training step, because waking a parked thread takes tens of microseconds (far more on a VM),
+     * more than many whole ops. Yielding rather than spinning lets the thread that has the work run
+     * when the machine has fewer free cores than this pool has threads.
+     */
+    private static final long YIELD_NANOS = 1_000_000;
 
     private final int threads;
     private final Thread[] workers;
@@ -54,7 +61,9 @@ final class WorkerPool implements AutoCloseable {
             throw new IllegalStateException("CPU backend is closed");
         }
         if (threads == 1 || n <= 1) {
-            body.run(0, 0, n);
+            if (n > 0) {
+                body.run(0, 0, n);
+            }
             return;
         }
         task = body;
@@ -72,13 +81,9 @@ final class WorkerPool implements AutoCloseable {
         } catch (Throwable t) {
             own = t;
         }
-        int spins = 0;
-        while (pending.get() != 0) {
-            if (spins++ < SPINS) {
-                Thread.onSpinWait();
-            } else {
-                LockSupport.park(this);
-            }
+        long since = 0;
+        for (int round = 0; pending.get() != 0; round++) {
+            since = pause(round, since);
         }
         task = null;
         Throwable t = own != null ? own : failure;
@@ -90,24 +95,43 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
+    /**
+     * Round {@code round} of waiting for a condition: spin, then yield, then park (until unparked).
+     * Returns when the yielding began, to be passed back in as {@code yieldingSince}.
+     */
+    private long pause(int round, long yieldingSince) {
+        if (round < SPINS) {
+            Thread.onSpinWait();
+            return yieldingSince;
+        }
+        long since = round == SPINS ? System.nanoTime() : yieldingSince;
+        if (System.nanoTime() - since < YIELD_NANOS) {
+            Thread.yield();
+        } else {
+            LockSupport.park(this);
+        }
+        return since;
+    }
+
     private void runPart(int part) {
-        int begin = (int) ((long) items * part / threads);
-        int end = (int) ((long) items * (part + 1) / threads);
+        int begin = split(items, part, threads);
+        int end = split(items, part + 1, threads);
         if (begin < end) {
             task.run(part, begin, end);
         }
     }
 
+    /** Start of part {@code part} of [0, n) cut into {@code parts} contiguous parts of near-equal size. */
+    static int split(int n, int part, int parts) {
+        return (int) ((long) n * part / parts);
+    }
+
     private void workLoop(int worker) {
         int seen = 0;
         while (true) {
-            int spins = 0;
-            while (generation == seen && !closed) {
-                if (spins++ < SPINS) {
-                    Thread.onSpinWait();
-                } else {
-                    LockSupport.park(this);
-                }
+            long since = 0;
+            for (int round = 0; generation == seen && !closed; round++) {
+                since = pause(round, since);
             }
             if (closed) {
                 return;

@@ -1,0 +1,55 @@
+package gpulenet.backend.cpu;
+
+/**
+ * Reusable buffers, one per named slot, grown (never shrunk) when a larger shape arrives, so a
+ * training step allocates nothing. Contents are left over from the last use: callers write what
+ * they read, except padding lanes whose results they discard.
+ */
+final class Scratch {
+    private final float[][] vectors = new float[Slot.values().length][];
+    private final float[][][] matrices = new float[Slot.values().length][][];
+
+    /** What each buffer holds; one slot per concurrent use. */
+    enum Slot {
+        /** A zero-padded copy of one sample (conv). */
+        PADDED,
+        /** One sample's patches, im2col style (conv). */
+        COLUMNS,
+        /** A copy of the rows a GEMM reads as its right-hand matrix (conv, linear). */
+        OPERAND,
+        /** A GEMM result before it is copied out (conv, linear). */
+        PRODUCT,
+        /** Running sums while adding patch gradients back (conv). */
+        SUMS,
+        /** Per-lane sums of a weight gradient (conv). */
+        ACCUMULATORS,
+        /** Per-chunk weight gradients before their fixed-order sum (conv, shared). */
+        PARTIALS,
+        /** A weight matrix, transposed for the forward pass or copied for the backward pass (linear, shared). */
+        WEIGHTS,
+        /** The layer input, copied row by row (linear, shared). */
+        INPUTS
+    }
+
+    float[] vector(Slot slot, int size) {
+        float[] buf = vectors[slot.ordinal()];
+        if (buf == null || buf.length < size) {
+            buf = new float[size];
+            vectors[slot.ordinal()] = buf;
+        }
+        return buf;
+    }
+
+    /**
+     * A matrix of at least {@code rows} rows of at least {@code cols} floats. Rows are separate arrays
+     * so that {@link Gemm}'s loops index every array from 0, which the JIT needs to vectorise them.
+     */
+    float[][] matrix(Slot slot, int rows, int cols) {
+        float[][] m = matrices[slot.ordinal()];
+        if (m == null || m.length < rows || m[0].length < cols) {
+            m = new float[Math.max(rows, m == null ? 0 : m.length)][Math.max(cols, m == null ? 0 : m[0].length)];
+            matrices[slot.ordinal()] = m;
+        }
+        return m;
+    }
+}

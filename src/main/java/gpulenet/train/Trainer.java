@@ -1,0 +1,175 @@
+package gpulenet.train;
+
+import gpulenet.InputException;
+import gpulenet.backend.Backend;
+import gpulenet.data.DataSets;
+import gpulenet.model.Checkpoint;
+import gpulenet.model.LeNet5;
+import gpulenet.model.Parameters;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Trains LeNet-5 with momentum SGD: per epoch a shuffle that depends only on (seed, epoch), batches
+ * gathered on the backend from the data set uploaded once, the loss kept on the backend except at log
+ * lines, then a test-set evaluation and optionally a checkpoint.
+ */
+public final class Trainer {
+    private final Backend backend;
+    private final DataSets data;
+    private final TrainConfig config;
+    private final PrintWriter out;
+    private final boolean progressBar;
+    private final Parameters params;
+    private final LeNet5 model;
+    private final DeviceDataset train;
+    private final DeviceDataset test;
+    private final List<Float> loggedLosses = new ArrayList<>();
+    private int nextEpoch = 1;
+    private long step;
+
+    /**
+     * @param progressBar draw a progress bar on System.out instead of "Train Epoch" lines (when it is a terminal)
+     */
+    public Trainer(Backend backend, DataSets data, TrainConfig config, PrintWriter out, boolean progressBar) {
+        LeNet5.requireInputSize(data.train());
+        LeNet5.requireInputSize(data.test());
+        this.backend = backend;
+        this.data = data;
+        this.config = config;
+        this.out = out;
+        this.progressBar = progressBar;
+        this.params = new Parameters(backend);
+        this.model = new LeNet5(backend, params, config.batchSize());
+        this.train = new DeviceDataset(backend, data.train());
+        this.test = new DeviceDataset(backend, data.test());
+        params.initialize(config.seed());
+    }
+
+    /** Continues the run saved in {@code checkpoint}: its parameters, momentum, epoch and step count. */
+    public void resumeFrom(Checkpoint checkpoint, Path source) {
+        if (!checkpoint.hasOptimizerState()) {
+            throw new InputException(source + ": checkpoint has no optimizer state (optimizer.momentum.*), so it cannot be resumed");
+        }
+        long epoch = checkpoint.requireLong(Checkpoint.EPOCH, source);
+        long savedStep = checkpoint.requireLong(Checkpoint.STEP, source);
+        if (epoch < 0 || savedStep < 0 || epoch > Integer.MAX_VALUE) {
+            throw new InputException(source + ": checkpoint metadata epoch " + epoch + " / step " + savedStep + " is invalid");
+        }
+        checkpoint.applyTo(params);
+        nextEpoch = (int) epoch + 1;
+        step = savedStep;
+    }
+
+    public Parameters parameters() {
+        return params;
+    }
+
+    /** The loss printed at each log line, in order (the mean over the steps since the previous one). */
+    public List<Float> loggedLosses() {
+        return loggedLosses;
+    }
+
+    /** Trains from the next epoch up to {@code config.epochs()} (one epoch when dry-running). */
+    public List<EpochSummary> run() {
+        List<EpochSummary> summaries = new ArrayList<>();
+        int last = config.dryRun() ? nextEpoch : config.epochs();
+        if (nextEpoch > last) {
+            out.printf(Locale.ROOT, "Nothing to train: the checkpoint is at epoch %d and --epochs is %d%n", nextEpoch - 1, last);
+        }
+        for (; nextEpoch <= last; nextEpoch++) {
+            summaries.add(epoch(nextEpoch));
+        }
+        return summaries;
+    }
+
+    private EpochSummary epoch(int epoch) {
+        int n = train.count();
+        int batch = config.batchSize();
+        int steps = (n + batch - 1) / batch;
+        if (config.dryRun()) {
+            steps = Math.min(steps, TrainConfig.DRY_RUN_STEPS);
+        }
+        float lr = config.learningRate(epoch);
+        train.setOrder(Shuffle.permutation(config.seed(), epoch, n));
+        model.resetStats();
+        double lossSum = 0;
+        int trained = 0;
+        int sinceLog = 0;
+        long t0 = System.nanoTime();
+        try (ProgressBar bar = progressBar ? bar(epoch, steps) : null) {
+            for (int s = 0; s < steps; s++) {
+                int start = s * batch;
+                int b = Math.min(batch, n - start);
+                model.gather(train.images(), train.labels(), train.order(), start, b);
+                model.trainStep(b, lr, config.momentum(), config.weightDecay(), step == 0);
+                step++;
+                trained += b;
+                sinceLog += b;
+                if (bar != null) {
+                    bar.stepTo(s + 1);
+                }
+                if ((s + 1) % config.logInterval() == 0 || s == steps - 1) {
+                    float[] stats = model.readStats();
+                    model.resetStats();
+                    lossSum += stats[0];
+                    float loss = stats[0] / sinceLog;
+                    sinceLog = 0;
+                    loggedLosses.add(loss);
+                    if (bar != null) {
+                        bar.setExtraMessage(String.format(Locale.ROOT, "Loss: %.6f", loss));
+                    } else {
+                        out.printf(Locale.ROOT, "Train Epoch: %d [%d/%d (%.0f%%)]\tLoss: %.6f%n",
+                                epoch, trained, n, 100.0 * trained / n, loss);
+                    }
+                }
+            }
+            backend.synchronize();
+        }
+        double trainSeconds = (System.nanoTime() - t0) / 1e9;
+        int evalCount = config.dryRun() ? Math.min(TrainConfig.DRY_RUN_EVAL_SAMPLES, test.count()) : test.count();
+        Evaluation eval = Evaluation.run(model, test, evalCount, false);
+        EpochSummary summary = new EpochSummary(epoch, lr, trained, lossSum / trained, trainSeconds, eval);
+        out.printf(Locale.ROOT, "Test set: Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n",
+                eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());
+        out.printf(Locale.ROOT, "Epoch %d: train %.2f s, %.0f images/s, lr %.5f, train loss %.4f; eval %.2f s%n",
+                epoch, trainSeconds, summary.imagesPerSecond(), lr, summary.trainLoss(), eval.seconds());
+        if (config.save() != null) {
+            Checkpoint.capture(params, metadata(epoch)).write(config.save());
+            out.println("Saved checkpoint " + config.save());
+        }
+        return summary;
+    }
+
+    private ProgressBar bar(int epoch, int steps) {
+        out.flush();
+        return new ProgressBarBuilder().setTaskName("Epoch " + epoch).setInitialMax(steps)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
+                .setConsumer(new ConsoleProgressBarConsumer(System.out)).build();
+    }
+
+    private Map<String, String> metadata(int epoch) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(Checkpoint.EPOCH, Integer.toString(epoch));
+        m.put(Checkpoint.STEP, Long.toString(step));
+        m.put(Checkpoint.SEED, Long.toString(config.seed()));
+        m.put(Checkpoint.LR, Float.toString(config.lr()));
+        m.put(Checkpoint.MOMENTUM, Float.toString(config.momentum()));
+        m.put(Checkpoint.WEIGHT_DECAY, Float.toString(config.weightDecay()));
+        m.put(Checkpoint.BATCH_SIZE, Integer.toString(config.batchSize()));
+        m.put(Checkpoint.LR_DECAY, Float.toString(config.lrDecay()));
+        m.put(Checkpoint.SCHEDULE, config.schedule());
+        m.put(Checkpoint.DATASET, data.name());
+        return m;
+    }
+}

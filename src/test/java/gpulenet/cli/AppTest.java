@@ -1,0 +1,118 @@
+package gpulenet.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AppTest {
+    @TempDir
+    Path dir;
+
+    /** Exit code, stdout and stderr of one command line. */
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cl = App.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void dryRunTrainsSavesAndEvalReadsTheCheckpoint() {
+        Path ckpt = dir.resolve("dry.safetensors");
+        Run train = run("train", "--dry-run", "--device", "cpu", "--threads", "2", "--log-interval", "2", "--save", ckpt.toString());
+        assertEquals(0, train.code(), train.err());
+        assertTrue(train.out().contains("Train Epoch: 1 [128/60000 (0%)]\tLoss: "), train.out());
+        assertTrue(train.out().matches("(?s).*Test set: Average loss: \\d+\\.\\d{4}, Accuracy: \\d+/1000 \\(\\d+\\.\\d\\d%\\).*"), train.out());
+        assertTrue(train.out().contains("images/s"), train.out());
+        assertTrue(Files.isRegularFile(ckpt));
+
+        Run resumed = run("train", "--dry-run", "--device", "cpu", "--resume", ckpt.toString(), "--epochs", "2");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("Resuming " + ckpt + " after epoch 1"), resumed.out());
+        assertTrue(resumed.out().contains("Train Epoch: 2 ["), resumed.out());
+
+        Run eval = run("eval", "--checkpoint", ckpt.toString(), "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().matches("(?s).*Accuracy: \\d+/10000 .*"), eval.out());
+        String[] lines = eval.out().split("\n");
+        int header = Arrays.asList(lines).indexOf("Confusion matrix (rows: true label, columns: predicted label):");
+        long total = 0;
+        for (int r = 0; r < 10; r++) {
+            String[] cells = lines[header + 2 + r].trim().split("\\s+");
+            assertEquals(11, cells.length, lines[header + 2 + r]);
+            for (int c = 1; c < cells.length; c++) {
+                total += Long.parseLong(cells[c]);
+            }
+        }
+        assertEquals(10000, total, "every test image counted once");
+        assertTrue(eval.out().contains("  9: "), "per-class accuracy");
+    }
+
+    @Test
+    void badFlagsAndBadFilesExit2WithOneLine() throws Exception {
+        Path junk = dir.resolve("junk.safetensors");
+        Files.writeString(junk, "not a checkpoint");
+        String[][] cases = {
+                {"train", "--batch-size", "0"},
+                {"train", "--epochs", "-1"},
+                {"train", "--lr", "0"},
+                {"train", "--momentum", "1.5"},
+                {"train", "--device", "tpu"},
+                {"train", "--device", "cuda"},
+                {"train", "--no-such-flag"},
+                {"train", "--epochs", "many"},
+                {"train", "--resume", dir.resolve("absent.safetensors").toString()},
+                {"eval", "--checkpoint", junk.toString()},
+                {"eval"},
+                {},
+        };
+        for (String[] args : cases) {
+            Run r = run(args);
+            String what = String.join(" ", args) + " -> " + r.err();
+            assertEquals(2, r.code(), what);
+            assertTrue(r.err().startsWith("gpu-lenet: error: "), what);
+            assertEquals(1, r.err().split("\n").length, what);
+        }
+        assertEquals("gpu-lenet: error: --batch-size must be positive, got 0\n", run("train", "--batch-size", "0").err());
+    }
+
+    @CommandLine.Command(name = "boom")
+    static final class Boom implements java.util.concurrent.Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new IllegalStateException("broken invariant");
+        }
+    }
+
+    @Test
+    void internalErrorsExit1WithOneLine() {
+        StringWriter err = new StringWriter();
+        CommandLine cl = App.commandLine().addSubcommand(new Boom());
+        cl.setErr(new PrintWriter(err, true));
+        assertEquals(1, cl.execute("boom"));
+        assertEquals(1, err.toString().split("\n").length, err.toString());
+        assertTrue(err.toString().startsWith("gpu-lenet: internal error: java.lang.IllegalStateException: broken invariant"), err.toString());
+    }
+
+    @Test
+    void helpAndVersionExit0() {
+        assertEquals(0, run("--version").code());
+        Run help = run("train", "--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().contains("--resume"), help.out());
+    }
+}

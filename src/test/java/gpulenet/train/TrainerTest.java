@@ -1,0 +1,163 @@
+package gpulenet.train;
+
+import gpulenet.InputException;
+import gpulenet.backend.Backend;
+import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.data.DataSets;
+import gpulenet.data.Dataset;
+import gpulenet.model.Checkpoint;
+import gpulenet.model.Parameters;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Training on a small slice of MNIST: 600 training images (9 batches of 64 and one of 24), 200 test images. */
+class TrainerTest {
+    private static DataSets mnist;
+    private static DataSets small;
+    private static Backend backend;
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void setUp() {
+        mnist = DataSets.embedded();
+        small = new DataSets("mnist-slice", head(mnist.train(), 600), head(mnist.test(), 200));
+        backend = new CpuBackend(2);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        backend.close();
+    }
+
+    static Dataset head(Dataset d, int n) {
+        return new Dataset(d.name(), Arrays.copyOf(d.images(), n * d.imageSize()), Arrays.copyOf(d.labels(), n),
+                n, d.rows(), d.cols());
+    }
+
+    private static TrainConfig config(int epochs, long seed) {
+        return new TrainConfig(epochs, 64, 0.05f, 0.9f, 1e-4f, 0.5f, seed, 1, false, null);
+    }
+
+    private static Trainer trainer(TrainConfig config, StringWriter log) {
+        return new Trainer(backend, small, config, new PrintWriter(log, true), false);
+    }
+
+    @Test
+    void sameSeedGivesBitIdenticalLossesAndParameters() {
+        Trainer a = trainer(config(2, 11), new StringWriter());
+        Trainer b = trainer(config(2, 11), new StringWriter());
+        a.run();
+        b.run();
+        assertEquals(20, a.loggedLosses().size(), "one loss per step at --log-interval 1");
+        assertEquals(a.loggedLosses(), b.loggedLosses());
+        assertArrayEquals(a.parameters().downloadValues(), b.parameters().downloadValues());
+
+        Trainer c = trainer(config(2, 12), new StringWriter());
+        c.run();
+        assertNotEquals(a.loggedLosses(), c.loggedLosses());
+    }
+
+    @Test
+    void oneEpochThenResumeEqualsTwoEpochsStraight() {
+        Trainer straight = trainer(config(2, 5), new StringWriter());
+        straight.run();
+
+        Path file = dir.resolve("epoch1.safetensors");
+        trainer(config(1, 5).withSave(file), new StringWriter()).run();
+        Trainer resumed = trainer(config(2, 5), new StringWriter());
+        resumed.resumeFrom(Checkpoint.read(file), file);
+        List<EpochSummary> epochs = resumed.run();
+
+        assertEquals(1, epochs.size());
+        assertEquals(2, epochs.get(0).epoch());
+        assertArrayEquals(straight.parameters().downloadValues(), resumed.parameters().downloadValues());
+        assertArrayEquals(straight.parameters().downloadMomentum(), resumed.parameters().downloadMomentum());
+        assertEquals(straight.loggedLosses().subList(10, 20), resumed.loggedLosses());
+    }
+
+    @Test
+    void checkpointRecordsTheRun() {
+        Path file = dir.resolve("c.safetensors");
+        trainer(config(1, 5).withSave(file), new StringWriter()).run();
+        Map<String, String> meta = Checkpoint.read(file).metadata();
+        assertEquals("1", meta.get(Checkpoint.EPOCH));
+        assertEquals("10", meta.get(Checkpoint.STEP));
+        assertEquals("5", meta.get(Checkpoint.SEED));
+        assertEquals("64", meta.get(Checkpoint.BATCH_SIZE));
+        assertEquals("0.5", meta.get(Checkpoint.LR_DECAY));
+        assertEquals("1.0E-4", meta.get(Checkpoint.WEIGHT_DECAY));
+        assertEquals("mnist-slice", meta.get(Checkpoint.DATASET));
+    }
+
+    @Test
+    void weightsWithoutMomentumCannotBeResumed() {
+        Checkpoint weightsOnly = new Checkpoint(Parameters.initialValues(1), null, Map.of(Checkpoint.EPOCH, "1", Checkpoint.STEP, "9"));
+        InputException e = assertThrows(InputException.class,
+                () -> trainer(config(2, 5), new StringWriter()).resumeFrom(weightsOnly, Path.of("w.safetensors")));
+        assertTrue(e.getMessage().contains("no optimizer state"), e.getMessage());
+    }
+
+    @Test
+    void logsTrainEpochLinesAndTestAccuracy() {
+        StringWriter log = new StringWriter();
+        Trainer t = new Trainer(backend, small, config(1, 3).withLogInterval(4), new PrintWriter(log, true), false);
+        List<EpochSummary> epochs = t.run();
+        String[] lines = log.toString().split("\n");
+        assertTrue(lines[0].matches("Train Epoch: 1 \\[256/600 \\(43%\\)\\]\tLoss: \\d\\.\\d{6}"), lines[0]);
+        assertTrue(lines[2].startsWith("Train Epoch: 1 [600/600 (100%)]"), lines[2]);
+        assertTrue(lines[3].matches("Test set: Average loss: \\d\\.\\d{4}, Accuracy: \\d+/200 \\(\\d+\\.\\d\\d%\\)"), lines[3]);
+        assertTrue(lines[4].matches("Epoch 1: train .* images/s.*"), lines[4]);
+        assertEquals(600, epochs.get(0).trainImages());
+        assertEquals(200, epochs.get(0).test().count());
+    }
+
+    @Test
+    void learnsFromTwoThousandImages() {
+        DataSets slice = new DataSets("mnist-2k", head(mnist.train(), 1920), head(mnist.test(), 500));
+        TrainConfig config = new TrainConfig(2, 64, 0.05f, 0.9f, 0f, 1f, 1, 10, false, null);
+        List<EpochSummary> epochs = new Trainer(backend, slice, config, new PrintWriter(new StringWriter()), false).run();
+        double first = epochs.get(0).trainLoss(), last = epochs.get(1).trainLoss();
+        assertTrue(last < 0.6 * first, "train loss " + first + " -> " + last);
+        assertTrue(epochs.get(1).test().accuracy() > 0.7, "test accuracy " + epochs.get(1).test().accuracy());
+    }
+
+    @Test
+    void rejectsImagesOfAnotherSize() {
+        Dataset big = new Dataset("big-train", new byte[2 * 32 * 32], new byte[2], 2, 32, 32);
+        DataSets odd = new DataSets("big", big, small.test());
+        InputException e = assertThrows(InputException.class,
+                () -> new Trainer(backend, odd, config(1, 1), new PrintWriter(new StringWriter()), false));
+        assertEquals("big-train: images are 32x32, but LeNet-5 here takes 28x28", e.getMessage());
+    }
+
+    @Test
+    void scheduleAndShuffleDependOnlyOnTheirInputs() {
+        TrainConfig c = config(4, 1);
+        assertEquals(0.05f, c.learningRate(1));
+        assertEquals(0.00625f, c.learningRate(4), 1e-9);
+        int[] p = Shuffle.permutation(3, 2, 1000);
+        assertArrayEquals(p, Shuffle.permutation(3, 2, 1000));
+        assertTrue(!Arrays.equals(p, Shuffle.permutation(3, 3, 1000)) && !Arrays.equals(p, Shuffle.permutation(4, 2, 1000)));
+        int[] sorted = p.clone();
+        Arrays.sort(sorted);
+        for (int i = 0; i < sorted.length; i++) {
+            assertEquals(i, sorted[i]);
+        }
+    }
+}
