@@ -6,8 +6,10 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A fixed set of daemon threads that run one range-splitting loop at a time. {@link #forEach} cuts
  * [0, n) into one contiguous part per thread; the calling thread runs part 0 and waits for the others.
- * Workers spin briefly between calls (a training step issues a few dozen short calls back to back)
- * and then park, so an idle backend costs no CPU.
+ * Waiting threads spin for a few microseconds, then yield for about a millisecond (a training step
+ * issues a few dozen short calls back to back), then park, so an idle backend costs no CPU. The
+ * split depends only on n and the thread count; results must not depend on it, which the callers
+ * ensure by never letting two parts add into the same number.
  */
 final class WorkerPool implements AutoCloseable {
 
