@@ -51,6 +51,7 @@ public abstract class BackendGradientContract {
                 {1, 2, 7, 5, 4, 5, 0},
                 {3, 2, 7, 5, 3, 3, 2},
                 {1, 1, 7, 7, 2, 5, 1},
+                {1, 2, 5, 5, 2, 3, 3},
                 // batches larger than a backend may reduce in one piece
                 {5, 3, 7, 7, 2, 5, 2},
                 {17, 1, 7, 7, 2, 3, 1},

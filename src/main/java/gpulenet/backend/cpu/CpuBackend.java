@@ -233,7 +233,7 @@ public final class CpuBackend implements Backend {
         }
         int oh = x.dim(2) + 2 * pad - w.dim(2) + 1;
         int ow = x.dim(3) + 2 * pad - w.dim(2) + 1;
-        if (pad < 0 || pad >= w.dim(2) || oh < 1 || ow < 1) {
+        if (pad < 0 || oh < 1 || ow < 1) {
             throw new IllegalArgumentException("conv padding " + pad + " does not fit " + x + " and " + w);
         }
         requireShape(b, w.dim(0));
