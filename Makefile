@@ -1,0 +1,95 @@
+# gpu-lenet build steps. CI and the Docker image call these same targets.
+
+SHELL := /bin/bash
+
+NVCC ?= nvcc
+CXX ?= g++
+# Lowest virtual architecture CUDA 13 accepts; the driver JIT-compiles the PTX for newer GPUs.
+PTX_ARCH ?= compute_75
+NVCC_PTX_FLAGS ?= -ptx -arch=$(PTX_ARCH) -O3 -Werror all-warnings
+# The GPU build of the native tests embeds PTX for PTX_ARCH, so it runs on any newer GPU.
+NVCC_TEST_FLAGS ?= -O2 -std=c++17 -gencode arch=$(PTX_ARCH),code=$(PTX_ARCH) -Werror all-warnings
+CXX_EMU_FLAGS ?= -O2 -std=c++17 -fPIC -Wall -Wextra -Werror
+
+KERNEL_SRCS := $(wildcard kernels/*.cu)
+PTX_DIR := src/main/resources/kernels
+PTX := $(patsubst kernels/%.cu,$(PTX_DIR)/%.ptx,$(KERNEL_SRCS))
+
+NT := native-tests
+NT_BUILD := $(NT)/build
+EMU_HDRS := $(NT)/emu/cuda_emu.h
+NT_HDRS := $(NT)/harness.h $(EMU_HDRS)
+KERNEL_TESTS := $(wildcard $(NT)/test_*.cu)
+EMU_TEST_BINS := $(patsubst $(NT)/%.cu,$(NT_BUILD)/emu/%,$(KERNEL_TESTS)) $(NT_BUILD)/emu/test_emu \
+                 $(NT_BUILD)/emu/test_emu_lib
+GPU_TEST_BINS := $(patsubst $(NT)/%.cu,$(NT_BUILD)/gpu/%,$(KERNEL_TESTS))
+EMU_LIB := $(NT_BUILD)/libgpulenet_emu.so
+
+.PHONY: kernels check-ptx native-test native-test-emu native-test-gpu native-test-gpu-build emu-lib
+
+kernels: $(PTX)
+
+$(PTX_DIR)/%.ptx: kernels/%.cu
+	@mkdir -p $(PTX_DIR)
+	$(NVCC) $(NVCC_PTX_FLAGS) -o $@ $<
+
+# Fails when the committed PTX is not what the .cu files compile to. Comment lines (the compiler's
+# banner) are ignored; a different nvcc release than the one that wrote the PTX is reported and skipped,
+# since its PTX legitimately differs.
+check-ptx:
+	@if ! command -v $(NVCC) >/dev/null 2>&1; then echo "check-ptx: $(NVCC) not found, skipped"; exit 0; fi; \
+	release=$$($(NVCC) --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'); \
+	tmp=$$(mktemp -d); status=0; \
+	for src in $(KERNEL_SRCS); do \
+	  name=$$(basename $$src .cu); committed=$(PTX_DIR)/$$name.ptx; \
+	  if [ ! -f $$committed ]; then echo "check-ptx: $$committed missing (run make kernels)"; status=1; continue; fi; \
+	  if ! grep -q "release $$release," $$committed; then \
+	    echo "check-ptx: $$committed was written by another nvcc release than $$release, skipped"; continue; fi; \
+	  $(NVCC) $(NVCC_PTX_FLAGS) -o $$tmp/$$name.ptx $$src || { status=1; continue; }; \
+	  if ! diff <(grep -v '^//' $$committed) <(grep -v '^//' $$tmp/$$name.ptx) >/dev/null; then \
+	    echo "check-ptx: $$committed is stale: run make kernels and commit it"; status=1; fi; \
+	done; \
+	rm -rf $$tmp; \
+	if [ $$status = 0 ]; then echo "check-ptx: committed PTX is current"; fi; exit $$status
+
+# The GPU build when a GPU is usable, the emulated build otherwise.
+native-test:
+	@if nvidia-smi -L >/dev/null 2>&1; then \
+	  echo "native-test: GPU found, running the nvcc build on the GPU"; $(MAKE) --no-print-directory native-test-gpu; \
+	else \
+	  echo "native-test: no usable GPU, running the emulated (g++) build"; $(MAKE) --no-print-directory native-test-emu; \
+	fi
+
+native-test-emu: $(EMU_TEST_BINS)
+	@status=0; for t in $(EMU_TEST_BINS); do echo "== $$t"; $$t || status=1; done; \
+	if [ $$status = 0 ]; then echo "native-test (emulated): all passed"; else echo "native-test (emulated): FAILED"; fi; \
+	exit $$status
+
+native-test-gpu-build: $(GPU_TEST_BINS)
+
+native-test-gpu: $(GPU_TEST_BINS)
+	@status=0; for t in $(GPU_TEST_BINS); do echo "== $$t"; $$t || status=1; done; \
+	if [ $$status = 0 ]; then echo "native-test (GPU): all passed"; else echo "native-test (GPU): FAILED"; fi; \
+	exit $$status
+
+$(NT_BUILD)/emu/emu.o: $(NT)/emu/emu.cpp $(EMU_HDRS)
+	@mkdir -p $(@D)
+	$(CXX) $(CXX_EMU_FLAGS) -c -o $@ $<
+
+$(NT_BUILD)/emu/test_emu: $(NT)/test_emu.cpp $(NT_HDRS) $(NT_BUILD)/emu/emu.o
+	$(CXX) $(CXX_EMU_FLAGS) -o $@ $< $(NT_BUILD)/emu/emu.o
+
+$(NT_BUILD)/emu/test_emu_lib: $(NT)/test_emu_lib.cpp $(NT_HDRS) $(EMU_LIB)
+	$(CXX) $(CXX_EMU_FLAGS) -o $@ $< -L$(NT_BUILD) -lgpulenet_emu -Wl,-rpath,'$$ORIGIN/..'
+
+$(NT_BUILD)/emu/test_%: $(NT)/test_%.cu kernels/%.cu $(NT_HDRS) $(NT_BUILD)/emu/emu.o
+	$(CXX) $(CXX_EMU_FLAGS) -x c++ $< -x none $(NT_BUILD)/emu/emu.o -o $@
+
+$(NT_BUILD)/gpu/test_%: $(NT)/test_%.cu kernels/%.cu $(NT)/harness.h
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCC_TEST_FLAGS) -o $@ $<
+
+emu-lib: $(EMU_LIB)
+
+$(EMU_LIB): $(NT)/emu/emu_lib.cpp $(NT_BUILD)/emu/emu.o $(KERNEL_SRCS) $(EMU_HDRS)
+	$(CXX) $(CXX_EMU_FLAGS) -shared -o $@ $< $(NT_BUILD)/emu/emu.o

@@ -1,0 +1,103 @@
+// Host emulation of the CUDA built-ins that kernels/*.cu use, so that g++ compiles the shipped
+// kernels unchanged. Each block's threads run as fibers that really interleave at __syncthreads,
+// so a missing barrier or a shared-memory race shows up as a wrong result.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+
+struct uint3 {
+    unsigned x, y, z;
+};
+
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+extern uint3 threadIdx;
+extern uint3 blockIdx;
+extern dim3 blockDim;
+extern dim3 gridDim;
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+// Blocks run one after another on one host thread, so one static copy per kernel is the block's
+// shared memory.
+#define __shared__ static
+
+// Suspends the calling fiber until every thread of the block has reached a barrier.
+void __syncthreads();
+
+// Lanes of a warp are the 32 consecutive linear thread ids; warp sync points need every lane of
+// the warp (full masks only).
+void __syncwarp(unsigned mask = 0xffffffffu);
+
+namespace emu {
+uint32_t shuffle(uint32_t value, int src_lane);
+unsigned lane_id();
+
+template <typename T>
+T shuffle_value(T v, int src_lane)
+{
+    static_assert(sizeof(T) == 4, "32-bit shuffles only");
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    bits = shuffle(bits, src_lane);
+    std::memcpy(&v, &bits, 4);
+    return v;
+}
+}  // namespace emu
+
+template <typename T>
+inline T __shfl_sync(unsigned, T v, int src, int width = 32)
+{
+    int lane = (int)emu::lane_id();
+    return emu::shuffle_value(v, lane / width * width + src % width);
+}
+
+template <typename T>
+inline T __shfl_down_sync(unsigned, T v, unsigned delta, int width = 32)
+{
+    int lane = (int)emu::lane_id();
+    int src = lane % width + (int)delta < width ? lane + (int)delta : lane;
+    return emu::shuffle_value(v, src);
+}
+
+template <typename T>
+inline T __shfl_up_sync(unsigned, T v, unsigned delta, int width = 32)
+{
+    int lane = (int)emu::lane_id();
+    int src = lane % width >= (int)delta ? lane - (int)delta : lane;
+    return emu::shuffle_value(v, src);
+}
+
+template <typename T>
+inline T __shfl_xor_sync(unsigned, T v, int lane_mask, int width = 32)
+{
+    int lane = (int)emu::lane_id();
+    int src = lane ^ lane_mask;
+    return emu::shuffle_value(v, src / width == lane / width ? src : lane);
+}
+
+template <typename T>
+inline T __ldg(const T* p) { return *p; }
+
+inline float __expf(float v) { return expf(v); }
+inline float __logf(float v) { return logf(v); }
+
+namespace emu {
+
+// Runs body once per thread of every block, blocks in order; returns 0, or non-zero with
+// last_error() set when some threads of a block exit while others wait at a barrier.
+// Launches are serialised (the built-ins above are process-wide).
+int launch(dim3 grid, dim3 block, const std::function<void()>& body);
+
+const char* last_error();
+
+}  // namespace emu

@@ -1,0 +1,119 @@
+// conv2d_forward, conv2d_backward_input and conv2d_backward_weight against double-precision C++
+// references: LeNet's shapes, odd sizes that cross tile borders, padding 0/1/2, odd and even R,
+// batch 1/7/64; the weight and bias gradients are also checked for bit-identical reruns.
+#include "harness.h"
+#include "../kernels/conv.cu"
+
+using namespace harness;
+
+struct Shape {
+    int B, C, H, W, K, R, pad;
+    int OH() const { return H + 2 * pad - R + 1; }
+    int OW() const { return W + 2 * pad - R + 1; }
+    std::string name() const
+    {
+        char s[96];
+        snprintf(s, sizeof s, "B=%d C=%d %dx%d K=%d R=%d pad=%d", B, C, H, W, K, R, pad);
+        return s;
+    }
+};
+
+// Calls f(n, k, c, oy, ox, r, s, iy, ix) for every tap that lands inside the input.
+template <typename F>
+static void for_each_tap(const Shape& s, F f)
+{
+    for (int n = 0; n < s.B; n++)
+        for (int k = 0; k < s.K; k++)
+            for (int c = 0; c < s.C; c++)
+                for (int oy = 0; oy < s.OH(); oy++)
+                    for (int ox = 0; ox < s.OW(); ox++)
+                        for (int r = 0; r < s.R; r++)
+                            for (int q = 0; q < s.R; q++) {
+                                int iy = oy + r - s.pad, ix = ox + q - s.pad;
+                                if (iy >= 0 && iy < s.H && ix >= 0 && ix < s.W) f(n, k, c, oy, ox, r, q, iy, ix);
+                            }
+}
+
+static void run_case(Checker& check, const Shape& s, bool timed)
+{
+    Random rnd(s.B * 7919 + s.C * 101 + s.H * 13 + s.W + s.K * 3 + s.R + s.pad);
+    size_t nx = (size_t)s.B * s.C * s.H * s.W, nw = (size_t)s.K * s.C * s.R * s.R;
+    size_t ny = (size_t)s.B * s.K * s.OH() * s.OW();
+    std::vector<float> x = rnd.floats(nx, -1, 1), w = rnd.floats(nw, -1, 1), b = rnd.floats(s.K, -1, 1);
+    std::vector<float> dy = rnd.floats(ny, -1, 1);
+    auto xi = [&](int n, int c, int iy, int ix) { return (((size_t)n * s.C + c) * s.H + iy) * s.W + ix; };
+    auto yi = [&](int n, int k, int oy, int ox) { return (((size_t)n * s.K + k) * s.OH() + oy) * s.OW() + ox; };
+    auto wi = [&](int k, int c, int r, int q) { return (((size_t)k * s.C + c) * s.R + r) * s.R + q; };
+
+    std::vector<double> y_ref(ny), dx_ref(nx, 0.0), dw_ref(nw, 0.0), db_ref(s.K, 0.0);
+    for (int n = 0; n < s.B; n++)
+        for (int k = 0; k < s.K; k++)
+            for (int oy = 0; oy < s.OH(); oy++)
+                for (int ox = 0; ox < s.OW(); ox++) {
+                    y_ref[yi(n, k, oy, ox)] = b[k];
+                    db_ref[k] += dy[yi(n, k, oy, ox)];
+                }
+    for_each_tap(s, [&](int n, int k, int c, int oy, int ox, int r, int q, int iy, int ix) {
+        y_ref[yi(n, k, oy, ox)] += (double)x[xi(n, c, iy, ix)] * w[wi(k, c, r, q)];
+        dx_ref[xi(n, c, iy, ix)] += (double)dy[yi(n, k, oy, ox)] * w[wi(k, c, r, q)];
+        dw_ref[wi(k, c, r, q)] += (double)dy[yi(n, k, oy, ox)] * x[xi(n, c, iy, ix)];
+    });
+    std::vector<double> y_relu_ref(y_ref);
+    for (auto& v : y_relu_ref) v = v < 0 ? 0 : v;
+
+    DeviceBuffer<float> d_x(x), d_w(w), d_b(b), d_y(ny), d_dy(dy), d_dx(nx), d_dw(nw), d_db(s.K);
+    dim3 block(16, 16);
+    dim3 grid_fwd(blocks_for(s.OW(), 16) * blocks_for(s.OH(), 16), blocks_for(s.K, 4), s.B);
+    dim3 grid_bwd_in(blocks_for(s.W, 16) * blocks_for(s.H, 16), blocks_for(s.C, 4), s.B);
+    dim3 grid_bwd_w(s.K * s.C, s.R + 1), block_bwd_w(256);
+    std::string name = "conv " + s.name();
+
+    for (int relu = 0; relu <= 1; relu++) {
+        LAUNCH(conv2d_forward, grid_fwd, block, d_x.ptr, d_w.ptr, d_b.ptr, d_y.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad,
+               relu);
+        check.compare(name + " forward relu=" + std::to_string(relu), d_y.download(), relu ? y_relu_ref : y_ref, 1e-4,
+                      1e-4);
+    }
+    LAUNCH(conv2d_backward_input, grid_bwd_in, block, d_dy.ptr, d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R,
+           s.pad);
+    check.compare(name + " backward input", d_dx.download(), dx_ref, 1e-4, 1e-4);
+
+    LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W,
+           s.K, s.R, s.pad);
+    std::vector<float> dw = d_dw.download(), db = d_db.download();
+    check.compare(name + " backward weight", dw, dw_ref, 1e-3, 1e-4);
+    check.compare(name + " backward bias", db, db_ref, 1e-3, 1e-4);
+    LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W,
+           s.K, s.R, s.pad);
+    check.same_bits(name + " backward weight twice", dw, d_dw.download());
+    check.same_bits(name + " backward bias twice", db, d_db.download());
+
+    if (timed) {
+        double taps = (double)s.B * s.K * s.C * s.OH() * s.OW() * s.R * s.R;
+        TIME(name + " forward", 2 * taps, "GFLOP/s", conv2d_forward, grid_fwd, block, d_x.ptr, d_w.ptr, d_b.ptr,
+             d_y.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad, 1);
+        TIME(name + " backward input", 2 * taps, "GFLOP/s", conv2d_backward_input, grid_bwd_in, block, d_dy.ptr,
+             d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        TIME(name + " backward weight", 2 * taps, "GFLOP/s", conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr,
+             d_dy.ptr, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+    }
+}
+
+int main()
+{
+    Checker check;
+    run_case(check, {1, 1, 28, 28, 6, 5, 2}, false);   // LeNet conv1
+    run_case(check, {7, 6, 14, 14, 16, 5, 0}, false);  // LeNet conv2
+    run_case(check, {64, 1, 28, 28, 6, 5, 2}, false);
+    run_case(check, {64, 6, 14, 14, 16, 5, 0}, false);
+    run_case(check, {3, 2, 7, 7, 3, 3, 1}, false);
+    run_case(check, {1, 3, 7, 9, 5, 3, 2}, false);
+    run_case(check, {2, 3, 33, 35, 7, 4, 1}, false);   // even R, several tiles, K and C not multiples of 4
+    run_case(check, {7, 5, 19, 17, 9, 1, 0}, false);
+    run_case(check, {1, 2, 6, 6, 2, 7, 2}, false);     // filter larger than the image
+    if (kOnGpu) {
+        run_case(check, {1024, 1, 28, 28, 6, 5, 2}, true);
+        run_case(check, {1024, 6, 14, 14, 16, 5, 0}, true);
+    }
+    return check.finish("conv");
+}

@@ -1,0 +1,40 @@
+// sgd_momentum against a C++ reference of PyTorch's momentum SGD.
+#include "harness.h"
+#include "../kernels/sgd.cu"
+
+using namespace harness;
+
+static void run_case(Checker& check, int n, float wd, int first, bool timed)
+{
+    Random rnd(n + first * 7);
+    std::vector<float> p = rnd.floats(n, -1, 1), g = rnd.floats(n, -1, 1), buf = rnd.floats(n, -1, 1);
+    const float lr = 0.05f, momentum = 0.9f;
+    std::vector<double> p_ref(n), buf_ref(n);
+    for (int i = 0; i < n; i++) {
+        double d = (double)g[i] + (double)wd * p[i];
+        buf_ref[i] = first ? d : momentum * (double)buf[i] + d;
+        p_ref[i] = p[i] - lr * buf_ref[i];
+    }
+    DeviceBuffer<float> d_p(p), d_g(g), d_buf(buf);
+    dim3 grid(blocks_for(n, 256)), block(256);
+    LAUNCH(sgd_momentum, grid, block, d_p.ptr, d_g.ptr, d_buf.ptr, n, lr, momentum, wd, first);
+    std::string name = "sgd n=" + std::to_string(n) + " wd=" + std::to_string(wd) + " first=" + std::to_string(first);
+    check.compare(name + " p", d_p.download(), p_ref, 1e-6, 1e-6);
+    check.compare(name + " buf", d_buf.download(), buf_ref, 1e-6, 1e-6);
+    if (timed)
+        TIME(name, (double)n * 20, "GB/s", sgd_momentum, grid, block, d_p.ptr, d_g.ptr, d_buf.ptr, n, lr, momentum, wd,
+             first);
+}
+
+int main()
+{
+    Checker check;
+    for (int first = 0; first <= 1; first++) {
+        run_case(check, 1, 0.0f, first, false);
+        run_case(check, 257, 5e-4f, first, false);
+        run_case(check, 61706, 0.0f, first, false);  // LeNet-5's parameter count
+    }
+    run_case(check, 61706, 1e-4f, 0, true);
+    if (kOnGpu) run_case(check, 1 << 24, 1e-4f, 0, true);
+    return check.finish("sgd");
+}
