@@ -22,7 +22,13 @@ import java.util.Optional;
  */
 public final class CudaBackend implements Backend {
 
+    /** Threads per block of the 1-D kernels (kernels' launch comments). */
     private static final int BLOCK = 256;
+    /** Conv forward and backward-to-input: 16x16 output pixels and CONV_CPB channels per block (conv.cu). */
+    private static final int CONV_TILE = 16;
+    private static final int CONV_CPB = 4;
+    private static final int CONV_MAX_R = 16;
+    private static final int GEMM_TILE = 16;
 
     private final CudaDriver driver;
     private final boolean useCublas;
@@ -166,7 +172,7 @@ public final class CudaBackend implements Backend {
     public void conv2dForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y) {
         ConvShape s = ConvShape.of(x, w, pad);
         s.checkOutput(y);
-        launch(Kernel.CONV2D_FORWARD, LaunchConfig.cover(y.size(), BLOCK),
+        launch(Kernel.CONV2D_FORWARD, convTiles(s.oh, s.ow, s.k, s.b),
                 ptr(x, DType.F32), ptr(w, DType.F32), ptr(b, DType.F32), ptr(y, DType.F32),
                 s.b, s.c, s.h, s.w, s.k, s.r, s.pad, flag(relu));
     }
@@ -177,12 +183,16 @@ public final class CudaBackend implements Backend {
         s.checkOutput(dy);
         if (dx != null) {
             sameShape(dx, x);
-            launch(Kernel.CONV2D_BACKWARD_INPUT, LaunchConfig.cover(dx.size(), BLOCK),
+            launch(Kernel.CONV2D_BACKWARD_INPUT, convTiles(s.h, s.w, s.c, s.b),
                     ptr(dy, DType.F32), ptr(w, DType.F32), ptr(dx, DType.F32),
                     s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
         }
         sameShape(dw, w);
-        launch(Kernel.CONV2D_BACKWARD_WEIGHT, LaunchConfig.cover(dw.size(), BLOCK),
+        if (db.size() != s.k) {
+            throw new IllegalArgumentException("conv2d bias gradient " + db + " should have " + s.k + " elements");
+        }
+        // one block per (k*C + c, filter row r), plus row R for the bias gradient
+        launch(Kernel.CONV2D_BACKWARD_WEIGHT, new LaunchConfig(s.k * s.c, s.r + 1, 1, BLOCK, 1, 1, 0),
                 ptr(x, DType.F32), ptr(dy, DType.F32), ptr(dw, DType.F32), ptr(db, DType.F32),
                 s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
     }
@@ -200,7 +210,8 @@ public final class CudaBackend implements Backend {
         int[] d = poolDims(dx, dy);
         sameShape(y, dy);
         sameShape(argmax, dy);
-        launch(Kernel.MAXPOOL2X2_BACKWARD, LaunchConfig.cover(dx.size(), BLOCK),
+        // one thread per pooled element
+        launch(Kernel.MAXPOOL2X2_BACKWARD, LaunchConfig.cover(dy.size(), BLOCK),
                 ptr(dy, DType.F32), ptr(y, DType.F32), ptr(argmax, DType.I32), ptr(dx, DType.F32),
                 d[0], d[1], d[2], d[3], flag(reluBefore));
     }
@@ -224,7 +235,8 @@ public final class CudaBackend implements Backend {
         checkLinear(x, w, db, dy, batch, in, out);
         sameShape(dw, w);
         gemmRowMajor(true, false, out, in, batch, dy, out, x, in, dw, in);
-        launch(Kernel.BIAS_BACKWARD, LaunchConfig.cover(out, BLOCK), ptr(dy, DType.F32), ptr(db, DType.F32), batch, out);
+        // one block per column
+        launch(Kernel.BIAS_BACKWARD, new LaunchConfig(out, 1, 1, BLOCK, 1, 1, 0), ptr(dy, DType.F32), ptr(db, DType.F32), batch, out);
         if (dx != null) {
             sameShape(dx, x);
             gemmRowMajor(false, false, batch, in, out, dy, out, w, in, dx, in);
@@ -301,10 +313,18 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** The sgemm kernel's tiles: 16x16 threads, one block per 16x16 tile of C (x over columns, y over rows). */
+    /** The sgemm kernel: one 16x16 block per 16x16 tile of C, x over columns, y over rows. */
     private static LaunchConfig sgemmConfig(int m, int n) {
-        int tile = 16;
-        return new LaunchConfig(LaunchConfig.blocks(n, tile), LaunchConfig.blocks(m, tile), 1, tile, tile, 1, 0);
+        return new LaunchConfig(LaunchConfig.blocks(n, GEMM_TILE), LaunchConfig.blocks(m, GEMM_TILE), 1, GEMM_TILE, GEMM_TILE, 1, 0);
+    }
+
+    /**
+     * Conv forward and backward-to-input: grid (ceil(W/16) * ceil(H/16), ceil(channels/4), B) over the
+     * written tensor's H x W pixels and channels, block 16x16.
+     */
+    private static LaunchConfig convTiles(int h, int w, int channels, int batch) {
+        return new LaunchConfig(LaunchConfig.blocks(w, CONV_TILE) * LaunchConfig.blocks(h, CONV_TILE),
+                LaunchConfig.blocks(channels, CONV_CPB), batch, CONV_TILE, CONV_TILE, 1, 0);
     }
 
     private void launch(Kernel kernel, LaunchConfig config, Object... args) {
@@ -383,6 +403,9 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("conv2d: x " + x + ", w " + weight);
             }
             int r = weight.dim(2);
+            if (r > CONV_MAX_R) {
+                throw new IllegalArgumentException("conv2d kernels take filters up to " + CONV_MAX_R + "x" + CONV_MAX_R + ", got " + weight);
+            }
             return new ConvShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), r, pad,
                     x.dim(2) + 2 * pad - r + 1, x.dim(3) + 2 * pad - r + 1);
         }

@@ -50,8 +50,14 @@ import jcuda.jcublas.cublasOperation;
  * first asked for, and its absence (JCublas 12.6 needs libcublas.so.12) is a recorded reason, not an
  * error. JCuda exceptions are enabled once; every failure is rethrown naming the call that failed.
  * Use it from one thread: the context is made current on the thread that opened it.
+ *
+ * <p>Launches are asynchronous, so a kernel that faults is reported by a later call. With the
+ * environment variable {@value #SYNC_ENV}=1 every launch is followed by a synchronisation, so the
+ * failure names its kernel (slow; for debugging).
  */
 public final class JCudaDriver implements CudaDriver {
+
+    public static final String SYNC_ENV = "GPULENET_CUDA_SYNC";
 
     private static String nativeLoadFailure;
     private static boolean nativeLoaded;
@@ -60,6 +66,7 @@ public final class JCudaDriver implements CudaDriver {
     private final DeviceInfo info;
     private final Map<String, CUmodule> modules;
     private final Map<String, CUfunction> functions;
+    private final boolean syncEachLaunch = "1".equals(System.getenv(SYNC_ENV));
     private cublasHandle cublas;
     private String cublasFailure;
     private boolean closed;
@@ -275,7 +282,9 @@ public final class JCudaDriver implements CudaDriver {
         try {
             cuMemcpyDtoH(host, at(src), bytes);
         } catch (CudaException e) {
-            throw failed("cuMemcpyDtoH of " + bytes + " bytes", e);
+            // the copy waits for queued launches, so their failures surface here
+            throw failed("cuMemcpyDtoH of " + bytes + " bytes (or an earlier asynchronous launch; " + SYNC_ENV
+                    + "=1 names the kernel)", e);
         }
     }
 
@@ -307,6 +316,9 @@ public final class JCudaDriver implements CudaDriver {
         try {
             cuLaunchKernel(f, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(), c.sharedBytes(),
                     null, Pointer.to(params), null);
+            if (syncEachLaunch) {
+                cuCtxSynchronize();
+            }
         } catch (CudaException e) {
             throw failed("launch of kernel " + kernel + " (" + c + ")", e);
         }
@@ -367,7 +379,8 @@ public final class JCudaDriver implements CudaDriver {
         try {
             cuCtxSynchronize();
         } catch (CudaException e) {
-            throw failed("cuCtxSynchronize (an earlier asynchronous launch failed)", e);
+            throw failed("cuCtxSynchronize (an earlier asynchronous launch failed; " + SYNC_ENV
+                    + "=1 names the kernel)", e);
         }
     }
 

@@ -1,0 +1,144 @@
+// 2-D convolution, stride 1, zero padding, square R x R filters with R <= CONV_MAX_R.
+// Forward and backward-to-input: a block owns a 16x16 tile of output pixels of one image and
+// CONV_CPB output channels (register blocking); for each reduction channel it stages the input
+// tile (with its R-1 halo) and the CONV_CPB filters in shared memory, then every thread
+// accumulates its pixel for all CONV_CPB channels.
+// Backward-to-weight: one block per (k, c, filter row r) reduces over batch and pixels with a
+// fixed per-thread stride and a fixed-order tree, so the gradient is deterministic.
+
+#define CONV_TILE 16
+#define CONV_CPB 4
+#define CONV_MAX_R 16
+#define CONV_HALO_TILE (CONV_TILE + CONV_MAX_R - 1)
+#define CONV_RED_THREADS 256
+
+// x [B,C,H,W], w [K,C,R,R], b [K] -> y [B,K,OH,OW], OH = H+2*pad-R+1, OW = W+2*pad-R+1;
+// y = conv(x, w) + b, then ReLU when relu != 0.
+// Launch: grid (ceil(OW/16) * ceil(OH/16), ceil(K/4), B), block (16, 16, 1), dynamic shared 0.
+extern "C" __global__ void conv2d_forward(const float* x, const float* w, const float* b, float* y,
+                                          int B, int C, int H, int W, int K, int R, int pad, int relu)
+{
+    __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
+    __shared__ float filt[CONV_CPB * CONV_MAX_R * CONV_MAX_R];
+    int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
+    int tilesX = (OW + CONV_TILE - 1) / CONV_TILE;
+    int oy0 = (blockIdx.x / tilesX) * CONV_TILE, ox0 = (blockIdx.x % tilesX) * CONV_TILE;
+    int k0 = blockIdx.y * CONV_CPB;
+    int n = blockIdx.z;
+    int tx = threadIdx.x, ty = threadIdx.y, tid = ty * CONV_TILE + tx;
+    int S = CONV_TILE + R - 1, RR = R * R;
+    float acc[CONV_CPB] = {};
+    for (int c = 0; c < C; c++) {
+        const float* xc = x + ((size_t)n * C + c) * H * W;
+        for (int i = tid; i < S * S; i += CONV_TILE * CONV_TILE) {
+            int gy = oy0 - pad + i / S, gx = ox0 - pad + i % S;
+            tile[i] = (gy >= 0 && gy < H && gx >= 0 && gx < W) ? xc[gy * W + gx] : 0.0f;
+        }
+        for (int i = tid; i < CONV_CPB * RR; i += CONV_TILE * CONV_TILE) {
+            int k = k0 + i / RR;
+            filt[i] = k < K ? w[((size_t)k * C + c) * RR + i % RR] : 0.0f;
+        }
+        __syncthreads();
+        for (int r = 0; r < R; r++)
+            for (int s = 0; s < R; s++) {
+                float v = tile[(ty + r) * S + tx + s];
+                for (int q = 0; q < CONV_CPB; q++) acc[q] += v * filt[q * RR + r * R + s];
+            }
+        __syncthreads();
+    }
+    int oy = oy0 + ty, ox = ox0 + tx;
+    if (oy >= OH || ox >= OW) return;
+    for (int q = 0; q < CONV_CPB && k0 + q < K; q++) {
+        float v = acc[q] + b[k0 + q];
+        y[(((size_t)n * K + k0 + q) * OH + oy) * OW + ox] = (relu && v < 0.0f) ? 0.0f : v;
+    }
+}
+
+// dy [B,K,OH,OW], w [K,C,R,R] -> dx [B,C,H,W] (overwritten):
+// dx[n,c,h,x] = sum_k sum_r,s dy[n,k,h+pad-r,x+pad-s] * w[k,c,r,s].
+// Launch: grid (ceil(W/16) * ceil(H/16), ceil(C/4), B), block (16, 16, 1), dynamic shared 0.
+extern "C" __global__ void conv2d_backward_input(const float* dy, const float* w, float* dx,
+                                                 int B, int C, int H, int W, int K, int R, int pad)
+{
+    __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
+    __shared__ float filt[CONV_CPB * CONV_MAX_R * CONV_MAX_R];
+    int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
+    int tilesX = (W + CONV_TILE - 1) / CONV_TILE;
+    int y0 = (blockIdx.x / tilesX) * CONV_TILE, x0 = (blockIdx.x % tilesX) * CONV_TILE;
+    int c0 = blockIdx.y * CONV_CPB;
+    int n = blockIdx.z;
+    int tx = threadIdx.x, ty = threadIdx.y, tid = ty * CONV_TILE + tx;
+    int S = CONV_TILE + R - 1, RR = R * R;
+    // tile row i holds dy row y0 + pad - (R-1) + i, so pixel (ty, tx) and tap (r, s) read
+    // tile[(ty + R-1-r) * S + tx + R-1-s].
+    int gy0 = y0 + pad - (R - 1), gx0 = x0 + pad - (R - 1);
+    float acc[CONV_CPB] = {};
+    for (int k = 0; k < K; k++) {
+        const float* dyk = dy + ((size_t)n * K + k) * OH * OW;
+        for (int i = tid; i < S * S; i += CONV_TILE * CONV_TILE) {
+            int gy = gy0 + i / S, gx = gx0 + i % S;
+            tile[i] = (gy >= 0 && gy < OH && gx >= 0 && gx < OW) ? dyk[gy * OW + gx] : 0.0f;
+        }
+        for (int i = tid; i < CONV_CPB * RR; i += CONV_TILE * CONV_TILE) {
+            int c = c0 + i / RR;
+            filt[i] = c < C ? w[((size_t)k * C + c) * RR + i % RR] : 0.0f;
+        }
+        __syncthreads();
+        for (int r = 0; r < R; r++)
+            for (int s = 0; s < R; s++) {
+                float v = tile[(ty + R - 1 - r) * S + tx + R - 1 - s];
+                for (int q = 0; q < CONV_CPB; q++) acc[q] += v * filt[q * RR + r * R + s];
+            }
+        __syncthreads();
+    }
+    int yy = y0 + ty, xx = x0 + tx;
+    if (yy >= H || xx >= W) return;
+    for (int q = 0; q < CONV_CPB && c0 + q < C; q++)
+        dx[(((size_t)n * C + c0 + q) * H + yy) * W + xx] = acc[q];
+}
+
+// x [B,C,H,W], dy [B,K,OH,OW] -> dw [K,C,R,R], db [K] (both overwritten):
+// dw[k,c,r,s] = sum_n,oy,ox dy[n,k,oy,ox] * x[n,c,oy+r-pad,ox+s-pad], db[k] = sum_n,oy,ox dy[n,k,oy,ox].
+// Block (k*C + c, r) computes dw[k,c,r,0..R-1]; block (k*C + 0, R) computes db[k]
+// (blocks (k*C + c, R) with c > 0 exit at once).
+// Launch: grid (K*C, R+1, 1), block (256, 1, 1), dynamic shared 0.
+extern "C" __global__ void conv2d_backward_weight(const float* x, const float* dy, float* dw, float* db,
+                                                  int B, int C, int H, int W, int K, int R, int pad)
+{
+    __shared__ float partial[CONV_MAX_R][CONV_RED_THREADS];
+    int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
+    int k = blockIdx.x / C, c = blockIdx.x % C;
+    int r = blockIdx.y;
+    bool bias = r == R;
+    if (bias && c != 0) return;
+    int tid = threadIdx.x;
+    int taps = bias ? 1 : R;
+    float acc[CONV_MAX_R] = {};
+    int total = B * OH * OW;
+    for (int i = tid; i < total; i += CONV_RED_THREADS) {
+        int ox = i % OW, oy = (i / OW) % OH, n = i / (OW * OH);
+        float g = dy[(((size_t)n * K + k) * OH + oy) * OW + ox];
+        if (bias) {
+            acc[0] += g;
+            continue;
+        }
+        int iy = oy + r - pad;
+        if (iy < 0 || iy >= H) continue;
+        const float* xrow = x + (((size_t)n * C + c) * H + iy) * W;
+        for (int s = 0; s < R; s++) {
+            int ix = ox + s - pad;
+            if (ix >= 0 && ix < W) acc[s] += g * xrow[ix];
+        }
+    }
+    for (int s = 0; s < taps; s++) partial[s][tid] = acc[s];
+    __syncthreads();
+    for (int half = CONV_RED_THREADS / 2; half > 0; half >>= 1) {
+        if (tid < half)
+            for (int s = 0; s < taps; s++) partial[s][tid] += partial[s][tid + half];
+        __syncthreads();
+    }
+    if (tid != 0) return;
+    if (bias) db[k] = partial[0][0];
+    else
+        for (int s = 0; s < R; s++) dw[(((size_t)k * C + c) * R + r) * R + s] = partial[s][0];
+}
