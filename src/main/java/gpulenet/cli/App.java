@@ -59,6 +59,7 @@ public final class App implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: try 'gpu-lenet train', 'gpu-lenet eval --checkpoint FILE' or 'gpu-lenet help'");
+                "missing command: try 'gpu-lenet train', 'gpu-lenet eval --checkpoint FILE', 'gpu-lenet bench', "
+                        + "'gpu-lenet info', 'gpu-lenet selftest' or 'gpu-lenet help'");
     }
 }

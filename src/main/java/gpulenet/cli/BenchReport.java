@@ -97,9 +97,12 @@ final class BenchReport {
         m.addProperty("java_vm", machine.javaVm());
         m.addProperty("os", machine.os());
         root.add("machine", m);
-        if (gpu != null) {
-            root.add("gpu", gpu);
+        JsonObject g = gpu != null ? gpu : new JsonObject();
+        g.addProperty("usable", gpu != null);
+        if (gpu == null && missing.containsKey(BenchCommand.CUDA)) {
+            g.addProperty("reason", missing.get(BenchCommand.CUDA));
         }
+        root.add("gpu", g);
         JsonArray rowArray = new JsonArray();
         for (Row r : rows) {
             JsonObject o = new JsonObject();

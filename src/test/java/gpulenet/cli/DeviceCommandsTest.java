@@ -94,6 +94,8 @@ class DeviceCommandsTest {
         JsonObject missing = root.getAsJsonArray("missing").get(0).getAsJsonObject();
         assertEquals("cuda", missing.get("device").getAsString());
         assertEquals("CUDA is not usable: " + noGpuReason, missing.get("reason").getAsString());
+        assertEquals(false, root.getAsJsonObject("gpu").get("usable").getAsBoolean());
+        assertEquals("CUDA is not usable: " + noGpuReason, root.getAsJsonObject("gpu").get("reason").getAsString());
         assertEquals(512, root.getAsJsonObject("job").get("train_images").getAsInt());
         assertEquals(Runtime.getRuntime().availableProcessors(), root.getAsJsonObject("machine").get("cores").getAsInt());
         assertTrue(root.getAsJsonObject("machine").has("cpu_model"));
