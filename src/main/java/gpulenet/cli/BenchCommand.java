@@ -86,9 +86,6 @@ public final class BenchCommand implements Callable<Integer> {
         BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());
         for (String device : devices) {
             for (int batch : batchSizes) {
-                if (report.isMissing(device)) {
-                    break;
-                }
                 Backend backend;
                 try {
                     backend = device.equals(CPU) ? new CpuBackend(cpuThreads) : CudaBackend.open(gemmChoice);

@@ -51,10 +51,6 @@ final class BenchReport {
         return String.join("; ", missing.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
     }
 
-    boolean isMissing(String device) {
-        return missing.containsKey(device);
-    }
-
     void gpu(JsonObject facts) {
         gpu = facts;
     }
