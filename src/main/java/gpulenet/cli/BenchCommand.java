@@ -46,14 +46,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--batch-sizes", paramLabel = "B[,B...]", split = ",", defaultValue = "64",
+    @Option(names = "--batch-sizes", paramLabel = "B", split = ",", defaultValue = "64",
             description = "Batch sizes to time, e.g. 64,256,1024. Default: ${DEFAULT-VALUE}.")
     List<Integer> batchSizes;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "1", description = "Epochs per run. Default: ${DEFAULT-VALUE}.")
     int epochs;
 
-    @Option(names = "--devices", paramLabel = "D[,D...]", split = ",", defaultValue = "cpu,cuda",
+    @Option(names = "--devices", paramLabel = "DEVICE", split = ",", defaultValue = "cpu,cuda",
             description = "Devices to time: cpu, cuda. Default: ${DEFAULT-VALUE}.")
     List<String> devices;
 
