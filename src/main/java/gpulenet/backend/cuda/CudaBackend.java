@@ -1,0 +1,429 @@
+package gpulenet.backend.cuda;
+
+import gpulenet.InputException;
+import gpulenet.backend.Backend;
+import gpulenet.backend.DType;
+import gpulenet.backend.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The {@link Backend} on a CUDA device, written against {@link CudaDriver}: tensors are device memory,
+ * every op is one or a few kernel launches (through the {@link Kernel} table, with the launch
+ * configurations the kernels' comments give) or a GEMM, queued without waiting; only downloads and
+ * {@link #synchronize} wait for the device. Device memory is allocated only by {@link #allocate}.
+ *
+ * <p>Linear layers are row-major GEMMs. With cuBLAS (column-major) no transposing copy is needed: a
+ * row-major matrix is the column-major view of its transpose, so row-major C = op(A) op(B) is
+ * column-major C^T = op(B)^T op(A)^T, i.e. cublasSgemm with the operands swapped, M and N swapped and
+ * the same transpose flags and leading dimensions (see {@link #gemmRowMajor}).
+ */
+public final class CudaBackend implements Backend {
+
+    /** Threads per block of the 1-D kernels (kernels' launch comments). */
+    private static final int BLOCK = 256;
+    /** Conv forward and backward-to-input: 16x16 output pixels and CONV_CPB channels per block (conv.cu). */
+    private static final int CONV_TILE = 16;
+    private static final int CONV_CPB = 4;
+    private static final int CONV_MAX_R = 16;
+    private static final int GEMM_TILE = 16;
+
+    private final CudaDriver driver;
+    private final boolean useCublas;
+    private final String gemmDescription;
+    private final List<DevicePtr> allocations = new ArrayList<>();
+    private boolean closed;
+
+    /**
+     * Opens the first CUDA device through JCuda, or throws {@link CudaUnavailableException} with the
+     * one-line reason why CUDA cannot be used on this host (no driver library, no device, cuInit failed,
+     * PTX failed to load). With {@link GemmChoice#CUBLAS} where cuBLAS does not load, throws a plain
+     * {@link InputException} instead: the user asked for something this host lacks.
+     */
+    public static CudaBackend open(GemmChoice gemm) throws CudaUnavailableException {
+        CudaDriver driver = JCudaDriver.open(Kernel.values());
+        try {
+            return new CudaBackend(driver, gemm);
+        } catch (RuntimeException e) {
+            driver.close();
+            throw e;
+        }
+    }
+
+    /** A backend on {@code driver}, which it owns and closes. */
+    public CudaBackend(CudaDriver driver, GemmChoice gemm) {
+        this.driver = driver;
+        Optional<String> noCublas = gemm == GemmChoice.KERNEL ? Optional.empty() : driver.gemmUnavailableReason();
+        switch (gemm) {
+            case CUBLAS -> {
+                if (noCublas.isPresent()) {
+                    // not a CudaUnavailableException: --device auto must not fall back to the CPU over it
+                    throw new InputException("--gemm cublas: cuBLAS is not usable: " + noCublas.get());
+                }
+                useCublas = true;
+                gemmDescription = "GEMM: cuBLAS";
+            }
+            case KERNEL -> {
+                useCublas = false;
+                gemmDescription = "GEMM: sgemm kernel (forced)";
+            }
+            default -> {
+                useCublas = noCublas.isEmpty();
+                gemmDescription = useCublas ? "GEMM: cuBLAS" : "GEMM: sgemm kernel (cuBLAS unavailable: " + noCublas.get() + ")";
+            }
+        }
+    }
+
+    /** True when the linear layers run on cuBLAS, false for the sgemm kernel. */
+    public boolean usesCublas() {
+        return useCublas;
+    }
+
+    /** Which GEMM the linear layers use and, when it is the sgemm kernel, why (e.g. "GEMM: cuBLAS"). */
+    public String gemmDescription() {
+        return gemmDescription;
+    }
+
+    public DeviceInfo deviceInfo() {
+        return driver.info();
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String describe() {
+        return "cuda: " + driver.info() + ", " + gemmDescription;
+    }
+
+    // ---- memory ----
+
+    @Override
+    public Tensor allocate(DType dtype, int... shape) {
+        long bytes = Math.max(1, elements(shape) * dtype.bytes);
+        DevicePtr ptr = driver.alloc(bytes);
+        allocations.add(ptr);
+        driver.memset(ptr, (byte) 0, bytes);
+        return new CudaTensor(dtype, shape, ptr);
+    }
+
+    @Override
+    public Tensor view(Tensor base, long offset, int... shape) {
+        CudaTensor b = cuda(base);
+        if (offset < 0 || offset + elements(shape) > b.size()) {
+            throw new IllegalArgumentException("view " + Arrays.toString(shape) + " at offset " + offset
+                    + " does not fit in " + base);
+        }
+        return new CudaTensor(b.dtype(), shape, b.ptr.withByteOffset(offset * b.dtype().bytes));
+    }
+
+    @Override
+    public void upload(Tensor dst, float[] src) {
+        driver.copyToDevice(checked(dst, DType.F32, src.length).ptr, src, 0, src.length);
+    }
+
+    @Override
+    public void upload(Tensor dst, int[] src) {
+        driver.copyToDevice(checked(dst, DType.I32, src.length).ptr, src, 0, src.length);
+    }
+
+    @Override
+    public void upload(Tensor dst, byte[] src) {
+        driver.copyToDevice(checked(dst, DType.U8, src.length).ptr, src, 0, src.length);
+    }
+
+    @Override
+    public void download(Tensor src, float[] dst) {
+        driver.copyToHost(checked(src, DType.F32, dst.length).ptr, dst, 0, dst.length);
+    }
+
+    @Override
+    public void download(Tensor src, int[] dst) {
+        driver.copyToHost(checked(src, DType.I32, dst.length).ptr, dst, 0, dst.length);
+    }
+
+    @Override
+    public void zero(Tensor t) {
+        CudaTensor c = cuda(t);
+        driver.memset(c.ptr, (byte) 0, c.size() * c.dtype().bytes);
+    }
+
+    // ---- ops ----
+
+    @Override
+    public void gatherBatch(Tensor images, Tensor labels, Tensor order, int start, float mean, float std, Tensor x, Tensor y) {
+        int batch = x.dim(0);
+        int hw = images.dim(1) * images.dim(2);
+        if (x.size() != (long) batch * hw || y.size() != batch || start < 0 || start + batch > order.size()) {
+            throw new IllegalArgumentException("gatherBatch: x " + x + ", y " + y + ", images " + images
+                    + ", order " + order + ", start " + start);
+        }
+        // one thread per output pixel
+        launch(Kernel.GATHER_NORMALIZE, LaunchConfig.cover((long) batch * hw, BLOCK),
+                ptr(images, DType.U8), ptr(labels, DType.U8), ptr(order, DType.I32), start, batch, hw, mean, std,
+                ptr(x, DType.F32), ptr(y, DType.I32));
+    }
+
+    @Override
+    public void conv2dForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y) {
+        ConvShape s = ConvShape.of(x, w, pad);
+        s.checkOutput(y);
+        launch(Kernel.CONV2D_FORWARD, convTiles(s.oh, s.ow, s.k, s.b),
+                ptr(x, DType.F32), ptr(w, DType.F32), ptr(b, DType.F32), ptr(y, DType.F32),
+                s.b, s.c, s.h, s.w, s.k, s.r, s.pad, flag(relu));
+    }
+
+    @Override
+    public void conv2dBackward(Tensor x, Tensor w, Tensor dy, int pad, Tensor dx, Tensor dw, Tensor db) {
+        ConvShape s = ConvShape.of(x, w, pad);
+        s.checkOutput(dy);
+        if (dx != null) {
+            sameShape(dx, x);
+            launch(Kernel.CONV2D_BACKWARD_INPUT, convTiles(s.h, s.w, s.c, s.b),
+                    ptr(dy, DType.F32), ptr(w, DType.F32), ptr(dx, DType.F32),
+                    s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
+        }
+        sameShape(dw, w);
+        if (db.size() != s.k) {
+            throw new IllegalArgumentException("conv2d bias gradient " + db + " should have " + s.k + " elements");
+        }
+        // one block per (k*C + c, filter row r), plus row R for the bias gradient
+        launch(Kernel.CONV2D_BACKWARD_WEIGHT, new LaunchConfig(s.k * s.c, s.r + 1, 1, BLOCK, 1, 1, 0),
+                ptr(x, DType.F32), ptr(dy, DType.F32), ptr(dw, DType.F32), ptr(db, DType.F32),
+                s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
+    }
+
+    @Override
+    public void maxPool2x2Forward(Tensor x, Tensor y, Tensor argmax) {
+        int[] d = poolDims(x, y);
+        sameShape(argmax, y);
+        launch(Kernel.MAXPOOL2X2_FORWARD, LaunchConfig.cover(y.size(), BLOCK),
+                ptr(x, DType.F32), ptr(y, DType.F32), ptr(argmax, DType.I32), d[0], d[1], d[2], d[3]);
+    }
+
+    @Override
+    public void maxPool2x2Backward(Tensor dy, Tensor y, Tensor argmax, boolean reluBefore, Tensor dx) {
+        int[] d = poolDims(dx, dy);
+        sameShape(y, dy);
+        sameShape(argmax, dy);
+        // one thread per pooled element
+        launch(Kernel.MAXPOOL2X2_BACKWARD, LaunchConfig.cover(dy.size(), BLOCK),
+                ptr(dy, DType.F32), ptr(y, DType.F32), ptr(argmax, DType.I32), ptr(dx, DType.F32),
+                d[0], d[1], d[2], d[3], flag(reluBefore));
+    }
+
+    @Override
+    public void linearForward(Tensor x, Tensor w, Tensor b, boolean relu, Tensor y) {
+        int batch = x.dim(0);
+        int in = w.dim(1);
+        int out = w.dim(0);
+        checkLinear(x, w, b, y, batch, in, out);
+        gemmRowMajor(false, true, batch, out, in, x, in, w, in, y, out);
+        launch(Kernel.BIAS_FORWARD, LaunchConfig.cover((long) batch * out, BLOCK),
+                ptr(y, DType.F32), ptr(b, DType.F32), batch, out, flag(relu));
+    }
+
+    @Override
+    public void linearBackward(Tensor x, Tensor w, Tensor dy, boolean reluOnInput, Tensor dx, Tensor dw, Tensor db) {
+        int batch = x.dim(0);
+        int in = w.dim(1);
+        int out = w.dim(0);
+        checkLinear(x, w, db, dy, batch, in, out);
+        sameShape(dw, w);
+        gemmRowMajor(true, false, out, in, batch, dy, out, x, in, dw, in);
+        // one block per column
+        launch(Kernel.BIAS_BACKWARD, new LaunchConfig(out, 1, 1, BLOCK, 1, 1, 0), ptr(dy, DType.F32), ptr(db, DType.F32), batch, out);
+        if (dx != null) {
+            sameShape(dx, x);
+            gemmRowMajor(false, false, batch, in, out, dy, out, w, in, dx, in);
+            if (reluOnInput) {
+                launch(Kernel.RELU_BACKWARD, LaunchConfig.cover(dx.size(), BLOCK),
+                        ptr(dx, DType.F32), ptr(x, DType.F32), (int) dx.size());
+            }
+        }
+    }
+
+    @Override
+    public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor stats) {
+        int batch = logits.dim(0);
+        int classes = logits.dim(1);
+        if (labels.size() != batch || stats.size() != 2) {
+            throw new IllegalArgumentException("softmaxCrossEntropy: logits " + logits + ", labels " + labels + ", stats " + stats);
+        }
+        if (dlogits != null) {
+            sameShape(dlogits, logits);
+        }
+        // one block: the loss and correct-count reduction is in a fixed order, hence deterministic
+        launch(Kernel.SOFTMAX_CROSS_ENTROPY, new LaunchConfig(1, 1, 1, BLOCK, 1, 1, 0),
+                ptr(logits, DType.F32), ptr(labels, DType.I32), dlogits == null ? DevicePtr.NULL : ptr(dlogits, DType.F32),
+                ptr(stats, DType.F32), batch, classes);
+    }
+
+    @Override
+    public void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, float lr, float momentum, float weightDecay,
+                          boolean firstStep) {
+        sameShape(grads, params);
+        sameShape(momentumBuf, params);
+        launch(Kernel.SGD_MOMENTUM, LaunchConfig.cover(params.size(), BLOCK),
+                ptr(params, DType.F32), ptr(grads, DType.F32), ptr(momentumBuf, DType.F32), (int) params.size(),
+                lr, momentum, weightDecay, flag(firstStep));
+    }
+
+    @Override
+    public void synchronize() {
+        driver.synchronize();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            for (DevicePtr p : allocations) {
+                driver.free(p);
+            }
+            allocations.clear();
+        } finally {
+            driver.close();
+        }
+    }
+
+    // ---- helpers ----
+
+    /**
+     * Row-major C[M,N] = op(A) op(B) (the sgemm kernel's contract; op(A) is [M,K], stored [K,M] when transA;
+     * op(B) is [K,N], stored [N,K] when transB). On cuBLAS the same bytes read column-major are the
+     * transposes, so C^T = op(B)^T op(A)^T: B and A swap places, and M and N swap.
+     */
+    private void gemmRowMajor(boolean transA, boolean transB, int m, int n, int k,
+                              Tensor a, int lda, Tensor b, int ldb, Tensor c, int ldc) {
+        DevicePtr pa = ptr(a, DType.F32);
+        DevicePtr pb = ptr(b, DType.F32);
+        DevicePtr pc = ptr(c, DType.F32);
+        if (useCublas) {
+            driver.gemm(transB, transA, n, m, k, 1f, pb, ldb, pa, lda, 0f, pc, ldc);
+        } else {
+            launch(Kernel.SGEMM, sgemmConfig(m, n), flag(transA), flag(transB), m, n, k, 1f, pa, lda, pb, ldb, 0f, pc, ldc);
+        }
+    }
+
+    /** The sgemm kernel: one 16x16 block per 16x16 tile of C, x over columns, y over rows. */
+    private static LaunchConfig sgemmConfig(int m, int n) {
+        return new LaunchConfig(LaunchConfig.blocks(n, GEMM_TILE), LaunchConfig.blocks(m, GEMM_TILE), 1, GEMM_TILE, GEMM_TILE, 1, 0);
+    }
+
+    /**
+     * Conv forward and backward-to-input: grid (ceil(W/16) * ceil(H/16), ceil(channels/4), B) over the
+     * written tensor's H x W pixels and channels, block 16x16.
+     */
+    private static LaunchConfig convTiles(int h, int w, int channels, int batch) {
+        return new LaunchConfig(LaunchConfig.blocks(w, CONV_TILE) * LaunchConfig.blocks(h, CONV_TILE),
+                LaunchConfig.blocks(channels, CONV_CPB), batch, CONV_TILE, CONV_TILE, 1, 0);
+    }
+
+    private void launch(Kernel kernel, LaunchConfig config, Object... args) {
+        if (closed) {
+            throw new IllegalStateException("CUDA backend is closed");
+        }
+        kernel.checkArgs(args);
+        driver.launch(kernel.symbol, config, args);
+    }
+
+    private static long elements(int[] shape) {
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            }
+            n *= d;
+        }
+        return n;
+    }
+
+    private static int flag(boolean b) {
+        return b ? 1 : 0;
+    }
+
+    private static CudaTensor cuda(Tensor t) {
+        if (t instanceof CudaTensor c && c.ptr != null) {
+            return c;
+        }
+        throw new IllegalArgumentException("not a CUDA tensor: " + t);
+    }
+
+    private static DevicePtr ptr(Tensor t, DType dtype) {
+        CudaTensor c = cuda(t);
+        if (c.dtype() != dtype) {
+            throw new IllegalArgumentException("expected " + dtype + " tensor, got " + t);
+        }
+        return c.ptr;
+    }
+
+    private static CudaTensor checked(Tensor t, DType dtype, int length) {
+        CudaTensor c = cuda(t);
+        if (c.dtype() != dtype || c.size() != length) {
+            throw new IllegalArgumentException("host array of " + length + " " + dtype + " does not match tensor " + t);
+        }
+        return c;
+    }
+
+    private static void sameShape(Tensor a, Tensor like) {
+        if (!Arrays.equals(a.shape(), like.shape())) {
+            throw new IllegalArgumentException("shape " + a + " should be " + Arrays.toString(like.shape()));
+        }
+    }
+
+    /** {B, C, H, W} of the pool input, checking the output is [B, C, H/2, W/2]. */
+    private static int[] poolDims(Tensor in, Tensor out) {
+        int[] d = in.shape();
+        if (d.length != 4 || d[2] % 2 != 0 || d[3] % 2 != 0
+                || !Arrays.equals(out.shape(), new int[] {d[0], d[1], d[2] / 2, d[3] / 2})) {
+            throw new IllegalArgumentException("2x2 pool of " + in + " cannot give " + out);
+        }
+        return d;
+    }
+
+    private static void checkLinear(Tensor x, Tensor w, Tensor b, Tensor y, int batch, int in, int out) {
+        if (x.rank() != 2 || w.rank() != 2 || x.dim(1) != in || b.size() != out
+                || !Arrays.equals(y.shape(), new int[] {batch, out})) {
+            throw new IllegalArgumentException("linear: x " + x + ", w " + w + ", b " + b + ", y " + y);
+        }
+    }
+
+    /** Sizes of one convolution: x [b,c,h,w], weights [k,c,r,r], output [b,k,oh,ow]. */
+    private record ConvShape(int b, int c, int h, int w, int k, int r, int pad, int oh, int ow) {
+        static ConvShape of(Tensor x, Tensor weight, int pad) {
+            if (x.rank() != 4 || weight.rank() != 4 || weight.dim(1) != x.dim(1) || weight.dim(2) != weight.dim(3)) {
+                throw new IllegalArgumentException("conv2d: x " + x + ", w " + weight);
+            }
+            int r = weight.dim(2);
+            if (r > CONV_MAX_R) {
+                throw new IllegalArgumentException("conv2d kernels take filters up to " + CONV_MAX_R + "x" + CONV_MAX_R + ", got " + weight);
+            }
+            return new ConvShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), r, pad,
+                    x.dim(2) + 2 * pad - r + 1, x.dim(3) + 2 * pad - r + 1);
+        }
+
+        void checkOutput(Tensor y) {
+            if (!Arrays.equals(y.shape(), new int[] {b, k, oh, ow})) {
+                throw new IllegalArgumentException("conv2d output " + y + " should be " + Arrays.toString(new int[] {b, k, oh, ow}));
+            }
+        }
+    }
+
+    /** Device memory plus shape; views share their base's allocation at a byte offset. */
+    private static final class CudaTensor extends Tensor {
+        final DevicePtr ptr;
+
+        CudaTensor(DType dtype, int[] shape, DevicePtr ptr) {
+            super(dtype, shape);
+            this.ptr = ptr;
+        }
+    }
+}

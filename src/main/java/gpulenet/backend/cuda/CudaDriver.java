@@ -1,0 +1,57 @@
+package gpulenet.backend.cuda;
+
+import java.util.Optional;
+
+/**
+ * The narrow seam between {@link CudaBackend} and a CUDA device: memory, copies, kernel launches by
+ * name, and a GEMM with cuBLAS's column-major semantics. {@link JCudaDriver} talks to a real GPU;
+ * tests use a driver that runs the host-compiled kernels, so the whole backend runs without a GPU.
+ * Work is queued in order on one stream; only copies to the host and {@link #synchronize} wait for it.
+ * Errors throw {@link CudaOperationException} naming the operation or kernel.
+ */
+public interface CudaDriver extends AutoCloseable {
+
+    DeviceInfo info();
+
+    /** Allocates {@code bytes} bytes; running out of memory throws with the number of bytes asked for. */
+    DevicePtr alloc(long bytes);
+
+    void free(DevicePtr ptr);
+
+    void copyToDevice(DevicePtr dst, float[] src, int srcOffset, int count);
+
+    void copyToDevice(DevicePtr dst, int[] src, int srcOffset, int count);
+
+    void copyToDevice(DevicePtr dst, byte[] src, int srcOffset, int count);
+
+    void copyToHost(DevicePtr src, float[] dst, int dstOffset, int count);
+
+    void copyToHost(DevicePtr src, int[] dst, int dstOffset, int count);
+
+    void copyToHost(DevicePtr src, byte[] dst, int dstOffset, int count);
+
+    /** Sets {@code bytes} bytes at {@code dst} to {@code value}. */
+    void memset(DevicePtr dst, byte value, long bytes);
+
+    /**
+     * Queues kernel {@code kernel} with arguments laid out as its C signature declares them:
+     * {@link DevicePtr} for pointers, {@link Integer} for int, {@link Float} for float.
+     */
+    void launch(String kernel, LaunchConfig config, Object... args);
+
+    /** Why {@link #gemm} cannot be used here (e.g. no cuBLAS library), or empty when it can. */
+    Optional<String> gemmUnavailableReason();
+
+    /**
+     * Exactly {@code cublasSgemm}: column-major C = alpha * op(A) op(B) + beta * C with op(A) m x k,
+     * op(B) k x n, C m x n, leading dimensions in elements; when beta is 0, C is not read.
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, DevicePtr a, int lda,
+              DevicePtr b, int ldb, float beta, DevicePtr c, int ldc);
+
+    /** Waits until all queued work has finished. */
+    void synchronize();
+
+    @Override
+    void close();
+}

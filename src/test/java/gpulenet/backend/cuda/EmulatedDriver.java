@@ -1,0 +1,257 @@
+package gpulenet.backend.cuda;
+
+import com.sun.jna.Library;
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import java.lang.ref.Reference;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@link CudaDriver} without a GPU: kernels run in native-tests' host emulation library
+ * (libgpulenet_emu.so, the shipped kernels/*.cu compiled by g++; loaded at the first launch), device memory is native host memory,
+ * and gemm is a plain-Java cublasSgemm (column-major, cuBLAS's argument checks). Launches run to
+ * completion, so synchronisation is a no-op; it is still counted, as are allocations, so tests can check
+ * that a training step neither allocates nor waits.
+ */
+final class EmulatedDriver implements CudaDriver {
+
+    static final Path LIBRARY = Path.of("native-tests", "build", "libgpulenet_emu.so");
+
+    /** The C API of the emulation library. */
+    interface EmuLibrary extends Library {
+        int gl_emu_launch(String kernel, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, Pointer args);
+
+        String gl_emu_last_error();
+    }
+
+    private static EmuLibrary library;
+
+    private final boolean cublas;
+    private final long capacityBytes;
+    private final Map<Memory, Long> live = new IdentityHashMap<>();
+    private long liveBytes;
+    private int allocations;
+    private int synchronizations;
+    private int launches;
+
+    /**
+     * @param cublas whether to offer the reference gemm (as cuBLAS) or report cuBLAS as unavailable
+     * @param capacityBytes device memory size; allocations beyond it fail like cuMemAlloc does
+     */
+    EmulatedDriver(boolean cublas, long capacityBytes) {
+        this.cublas = cublas;
+        this.capacityBytes = capacityBytes;
+    }
+
+    EmulatedDriver(boolean cublas) {
+        this(cublas, 1L << 32);
+    }
+
+    /** Loads the emulation library once, failing with the command that builds it when it is missing. */
+    static synchronized EmuLibrary load() {
+        if (library == null) {
+            Path lib = LIBRARY.toAbsolutePath();
+            if (!Files.isRegularFile(lib)) {
+                throw new IllegalStateException(lib + " is missing: run `make emu-lib` (mvn test runs it in generate-test-resources)");
+            }
+            library = Native.load(lib.toString(), EmuLibrary.class);
+        }
+        return library;
+    }
+
+    int allocations() {
+        return allocations;
+    }
+
+    int synchronizations() {
+        return synchronizations;
+    }
+
+    int launches() {
+        return launches;
+    }
+
+    int liveAllocations() {
+        return live.size();
+    }
+
+    @Override
+    public DeviceInfo info() {
+        return new DeviceInfo("host emulation", 0, 0, capacityBytes, 0);
+    }
+
+    @Override
+    public DevicePtr alloc(long bytes) {
+        if (bytes <= 0 || liveBytes + bytes > capacityBytes) {
+            throw new CudaOperationException(String.format("cuMemAlloc of %d bytes (%.1f MiB) failed: CUDA_ERROR_OUT_OF_MEMORY",
+                    bytes, bytes / (1024.0 * 1024)));
+        }
+        Memory m = new Memory(bytes);
+        live.put(m, bytes);
+        liveBytes += bytes;
+        allocations++;
+        return new DevicePtr(m, 0);
+    }
+
+    @Override
+    public void free(DevicePtr ptr) {
+        Memory m = memory(ptr);
+        if (ptr.byteOffset() != 0) {
+            throw new CudaOperationException("cuMemFree of an offset pointer " + ptr + " failed: CUDA_ERROR_INVALID_VALUE");
+        }
+        liveBytes -= live.remove(m);
+        m.close();
+    }
+
+    private Memory memory(DevicePtr p) {
+        if (p.allocation() instanceof Memory m && live.containsKey(m)) {
+            return m;
+        }
+        throw new CudaOperationException("not a live device allocation: " + p + " (CUDA_ERROR_INVALID_VALUE)");
+    }
+
+    /** The native address of {@code bytes} bytes at {@code p}, bounds-checked against its allocation. */
+    private Pointer at(DevicePtr p, long bytes) {
+        Memory m = memory(p);
+        if (p.byteOffset() + bytes > m.size()) {
+            throw new CudaOperationException("access of " + bytes + " bytes at " + p + " overruns its allocation of "
+                    + m.size() + " bytes (CUDA_ERROR_INVALID_VALUE)");
+        }
+        return m.share(p.byteOffset());
+    }
+
+    @Override
+    public void copyToDevice(DevicePtr dst, float[] src, int srcOffset, int count) {
+        at(dst, 4L * count).write(0, src, srcOffset, count);
+    }
+
+    @Override
+    public void copyToDevice(DevicePtr dst, int[] src, int srcOffset, int count) {
+        at(dst, 4L * count).write(0, src, srcOffset, count);
+    }
+
+    @Override
+    public void copyToDevice(DevicePtr dst, byte[] src, int srcOffset, int count) {
+        at(dst, count).write(0, src, srcOffset, count);
+    }
+
+    @Override
+    public void copyToHost(DevicePtr src, float[] dst, int dstOffset, int count) {
+        synchronizations++;
+        at(src, 4L * count).read(0, dst, dstOffset, count);
+    }
+
+    @Override
+    public void copyToHost(DevicePtr src, int[] dst, int dstOffset, int count) {
+        synchronizations++;
+        at(src, 4L * count).read(0, dst, dstOffset, count);
+    }
+
+    @Override
+    public void copyToHost(DevicePtr src, byte[] dst, int dstOffset, int count) {
+        synchronizations++;
+        at(src, count).read(0, dst, dstOffset, count);
+    }
+
+    @Override
+    public void memset(DevicePtr dst, byte value, long bytes) {
+        at(dst, bytes).setMemory(0, bytes, value);
+    }
+
+    /** Marshals the arguments like cuLaunchKernel's kernelParams: an array of pointers to each value. */
+    @Override
+    public void launch(String kernel, LaunchConfig c, Object... args) {
+        Memory params = new Memory((long) Native.POINTER_SIZE * Math.max(1, args.length));
+        Memory[] values = new Memory[args.length];
+        for (int i = 0; i < args.length; i++) {
+            Object arg = args[i];
+            if (arg instanceof DevicePtr p) {
+                values[i] = new Memory(Native.POINTER_SIZE);
+                values[i].setPointer(0, p.isNull() ? null : at(p, 0));
+            } else if (arg instanceof Integer v) {
+                values[i] = new Memory(4);
+                values[i].setInt(0, v);
+            } else if (arg instanceof Float v) {
+                values[i] = new Memory(4);
+                values[i].setFloat(0, v);
+            } else {
+                throw new IllegalArgumentException(kernel + " argument " + i + " has unsupported type "
+                        + (arg == null ? "null" : arg.getClass().getName()));
+            }
+            params.setPointer((long) i * Native.POINTER_SIZE, values[i]);
+        }
+        EmuLibrary emu = load();
+        int rc = emu.gl_emu_launch(kernel, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(),
+                c.sharedBytes(), params);
+        // the argument values must outlive the native call
+        Reference.reachabilityFence(values);
+        launches++;
+        if (rc != 0) {
+            throw new CudaOperationException("launch of kernel " + kernel + " (" + c + ") failed: " + emu.gl_emu_last_error());
+        }
+    }
+
+    @Override
+    public Optional<String> gemmUnavailableReason() {
+        return cublas ? Optional.empty() : Optional.of("cuBLAS switched off in this emulated driver");
+    }
+
+    /** cublasSgemm, column-major: element (i, j) of an ld-strided matrix X is X[i + j*ld]. */
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, DevicePtr a, int lda,
+                     DevicePtr b, int ldb, float beta, DevicePtr c, int ldc) {
+        if (!cublas) {
+            throw new IllegalStateException("cuBLAS is not available");
+        }
+        int rowsA = transA ? k : m;
+        int rowsB = transB ? n : k;
+        if (m < 0 || n < 0 || k < 0 || lda < Math.max(1, rowsA) || ldb < Math.max(1, rowsB) || ldc < Math.max(1, m)) {
+            throw new CudaOperationException("cublasSgemm(" + m + "x" + n + "x" + k + ", lda " + lda + ", ldb " + ldb
+                    + ", ldc " + ldc + ") failed: CUBLAS_STATUS_INVALID_VALUE");
+        }
+        float[] av = read(a, (long) lda * (transA ? m : k), rowsA, lda);
+        float[] bv = read(b, (long) ldb * (transB ? k : n), rowsB, ldb);
+        float[] cv = read(c, (long) ldc * n, m, ldc);
+        for (int j = 0; j < n; j++) {
+            for (int i = 0; i < m; i++) {
+                float sum = 0;
+                for (int l = 0; l < k; l++) {
+                    float x = transA ? av[l + i * lda] : av[i + l * lda];
+                    float y = transB ? bv[j + l * ldb] : bv[l + j * ldb];
+                    sum += x * y;
+                }
+                // cuBLAS does not read C when beta is 0
+                cv[i + j * ldc] = beta == 0 ? alpha * sum : alpha * sum + beta * cv[i + j * ldc];
+            }
+        }
+        at(c, 4L * cv.length).write(0, cv, 0, cv.length);
+    }
+
+    /** A column-major matrix of {@code cols} columns, the last one only {@code rows} long (as cuBLAS reads it). */
+    private float[] read(DevicePtr p, long span, int rows, int ld) {
+        int cols = (int) (span / ld);
+        int length = cols == 0 ? 0 : (cols - 1) * ld + rows;
+        float[] out = new float[(int) span];
+        at(p, 4L * length).read(0, out, 0, length);
+        return out;
+    }
+
+    @Override
+    public void synchronize() {
+        synchronizations++;
+    }
+
+    @Override
+    public void close() {
+        for (Memory m : live.keySet()) {
+            m.close();
+        }
+        live.clear();
+        liveBytes = 0;
+    }
+}
