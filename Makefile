@@ -25,7 +25,36 @@ EMU_TEST_BINS := $(patsubst $(NT)/%.cu,$(NT_BUILD)/emu/%,$(KERNEL_TESTS)) $(NT_B
 GPU_TEST_BINS := $(patsubst $(NT)/%.cu,$(NT_BUILD)/gpu/%,$(KERNEL_TESTS))
 EMU_LIB := $(NT_BUILD)/libgpulenet_emu.so
 
-.PHONY: kernels check-ptx native-test native-test-emu native-test-gpu native-test-gpu-build emu-lib
+MVN ?= mvn -B -q
+# Tests print Surefire's summary, so a run that tested nothing is visible.
+MVN_TEST ?= mvn -B -ntp
+JAR := target/gpu-lenet.jar
+
+.PHONY: run test jar bench docker kernels check-ptx native-test native-test-emu native-test-gpu \
+        native-test-gpu-build emu-lib
+
+# The main job: build the jar and train with the defaults (GPU when usable, else CPU).
+run: jar
+	java -jar $(JAR) train
+
+# Everything CI checks: committed PTX is current, every kernel against its C++ reference
+# (on the GPU or emulated), then every Java test (the CUDA backend's on the emulated kernels).
+test: check-ptx native-test emu-lib
+	$(MVN_TEST) test
+
+# The runnable jar. With nvcc the PTX is compiled from kernels/ first (the Docker image relies on
+# this); without it the committed PTX is packaged.
+jar:
+	@if command -v $(NVCC) >/dev/null 2>&1; then $(MAKE) --no-print-directory kernels; \
+	else echo "jar: $(NVCC) not found, packaging the committed PTX"; fi
+	$(MVN) package -DskipTests
+
+# CPU-vs-GPU timing of one MNIST epoch at several batch sizes.
+bench: jar
+	java -jar $(JAR) bench --batch-sizes 64,256,1024
+
+docker:
+	docker build -f docker/Dockerfile -t gpu-lenet .
 
 kernels: $(PTX)
 
@@ -52,6 +81,12 @@ check-ptx:
 	rm -rf $$tmp; \
 	if [ $$status = 0 ]; then echo "check-ptx: committed PTX is current"; fi; exit $$status
 
+# Runs each test program of a build ($1: its name, $2: the programs) and counts them.
+define run-native-tests
+passed=0; failed=0; for t in $2; do echo "== $$t"; if $$t; then passed=$$((passed+1)); else failed=$$((failed+1)); fi; done; \
+echo "native-test ($1 build): $$passed passed, $$failed failed"; [ $$failed = 0 ]
+endef
+
 # The GPU build when a GPU is usable, the emulated build otherwise.
 native-test:
 	@if nvidia-smi -L >/dev/null 2>&1; then \
@@ -61,16 +96,12 @@ native-test:
 	fi
 
 native-test-emu: $(EMU_TEST_BINS)
-	@status=0; for t in $(EMU_TEST_BINS); do echo "== $$t"; $$t || status=1; done; \
-	if [ $$status = 0 ]; then echo "native-test (emulated): all passed"; else echo "native-test (emulated): FAILED"; fi; \
-	exit $$status
+	@$(call run-native-tests,emulated,$(EMU_TEST_BINS))
 
 native-test-gpu-build: $(GPU_TEST_BINS)
 
 native-test-gpu: $(GPU_TEST_BINS)
-	@status=0; for t in $(GPU_TEST_BINS); do echo "== $$t"; $$t || status=1; done; \
-	if [ $$status = 0 ]; then echo "native-test (GPU): all passed"; else echo "native-test (GPU): FAILED"; fi; \
-	exit $$status
+	@$(call run-native-tests,GPU,$(GPU_TEST_BINS))
 
 $(NT_BUILD)/emu/emu.o: $(NT)/emu/emu.cpp $(EMU_HDRS)
 	@mkdir -p $(@D)

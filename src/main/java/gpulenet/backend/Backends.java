@@ -2,6 +2,12 @@ package gpulenet.backend;
 
 import gpulenet.InputException;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.backend.cuda.CudaBackend;
+import gpulenet.backend.cuda.CudaUnavailableException;
+import gpulenet.backend.cuda.GemmChoice;
+import gpulenet.backend.cuda.KernelBuildId;
+
+import java.util.function.Function;
 
 /** Picks and opens the backend for a --device value. */
 public final class Backends {
@@ -9,6 +15,10 @@ public final class Backends {
 
     /** An open backend and a short phrase saying why it was chosen (printed by the commands). */
     public record Choice(Backend backend, String reason) {
+        /** The one line the commands print: what runs, and why this backend. */
+        public String line() {
+            return "Device: " + describe(backend) + " (" + reason + ")";
+        }
     }
 
     private Backends() {
@@ -16,31 +26,52 @@ public final class Backends {
 
     /**
      * Opens the backend for {@code device}: "cpu"; "cuda" (fails with an {@link InputException} saying why
-     * when no GPU is usable); "auto", the GPU when usable, else the CPU.
+     * when no GPU is usable); "auto", the GPU when usable, else the CPU with the reason the GPU is not used.
      *
      * @param threads CPU worker threads, 0 for one per available core
+     * @param gemm    which GEMM the CUDA backend's linear layers use
      */
-    public static Choice open(String device, int threads) {
-        if (threads < 0) {
-            throw new InputException("--threads must be zero (all cores) or positive, got " + threads);
-        }
+    public static Choice open(String device, int threads, GemmChoice gemm) {
+        return open(device, threads, gemm, CudaBackend::open);
+    }
+
+    /** As {@link #open(String, int, GemmChoice)}, with {@code openCuda} standing in for {@link CudaBackend#open}. */
+    static Choice open(String device, int threads, GemmChoice gemm, Function<GemmChoice, Backend> openCuda) {
+        int cpuThreads = cpuThreads(threads);
         switch (device) {
             case "cpu":
-                return cpu(threads, "--device cpu");
+                return new Choice(new CpuBackend(cpuThreads), "--device cpu");
             case "cuda":
-                throw new InputException("--device cuda: " + cudaUnavailableReason());
+                try {
+                    return new Choice(openCuda.apply(gemm), "--device cuda");
+                } catch (CudaUnavailableException e) {
+                    throw new InputException("--device cuda: CUDA is not usable: " + e.getMessage(), e);
+                }
             case "auto":
-                return cpu(threads, "--device auto: " + cudaUnavailableReason());
+                try {
+                    return new Choice(openCuda.apply(gemm), "--device auto: a usable GPU was found");
+                } catch (CudaUnavailableException e) {
+                    return new Choice(new CpuBackend(cpuThreads),
+                            "--device auto: CUDA is not usable, so the CPU runs: " + e.getMessage());
+                }
             default:
                 throw new InputException("--device must be " + DEVICES + ", got " + device);
         }
     }
 
-    private static String cudaUnavailableReason() {
-        return "the CUDA backend is not available in this build";
+    /**
+     * The worker threads the CPU backend uses for a --threads value: the value itself, or one per available
+     * core for 0.
+     */
+    public static int cpuThreads(int threads) {
+        if (threads < 0) {
+            throw new InputException("--threads must be zero (all cores) or positive, got " + threads);
+        }
+        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     }
 
-    private static Choice cpu(int threads, String why) {
-        return new Choice(new CpuBackend(threads > 0 ? threads : Runtime.getRuntime().availableProcessors()), why);
+    /** The backend's own description, plus the kernel build id on CUDA (so a log says which kernels ran). */
+    public static String describe(Backend backend) {
+        return backend instanceof CudaBackend ? backend.describe() + ", kernels " + KernelBuildId.get() : backend.describe();
     }
 }

@@ -15,7 +15,8 @@ import java.io.PrintWriter;
  */
 @Command(name = "gpu-lenet", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Trains and evaluates LeNet-5 on MNIST (or any IDX data set) on the CPU or an NVIDIA GPU.",
-        subcommands = {TrainCommand.class, EvalCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, BenchCommand.class, SelftestCommand.class, InfoCommand.class,
+                CommandLine.HelpCommand.class})
 public final class App implements Runnable {
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INTERNAL = 1;
@@ -58,6 +59,7 @@ public final class App implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: try 'gpu-lenet train', 'gpu-lenet eval --checkpoint FILE' or 'gpu-lenet help'");
+                "missing command: try 'gpu-lenet train', 'gpu-lenet eval --checkpoint FILE', 'gpu-lenet bench', "
+                        + "'gpu-lenet info', 'gpu-lenet selftest' or 'gpu-lenet help'");
     }
 }

@@ -1,6 +1,7 @@
 package gpulenet.cli;
 
 import gpulenet.backend.Backends;
+import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.data.DataSets;
 import picocli.CommandLine.Option;
 
@@ -17,6 +18,11 @@ public final class DeviceOptions {
             description = "CPU worker threads; 0 means one per core. Default: ${DEFAULT-VALUE}.")
     int threads;
 
+    @Option(names = "--gemm", paramLabel = "auto|cublas|kernel", defaultValue = "auto",
+            description = "GEMM of the linear layers on CUDA: cuBLAS, our sgemm kernel, or auto (cuBLAS where it loads). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String gemm;
+
     @Option(names = "--data", paramLabel = "DIR",
             description = "IDX data set directory with the four standard MNIST file names (optionally .gz). "
                     + "Default: the MNIST copy inside the jar.")
@@ -24,8 +30,8 @@ public final class DeviceOptions {
 
     /** Opens the backend and prints the one line saying which one and why. */
     public Backends.Choice openBackend(PrintWriter out) {
-        Backends.Choice choice = Backends.open(device, threads);
-        out.println("Device: " + choice.backend().describe() + " (" + choice.reason() + ")");
+        Backends.Choice choice = Backends.open(device, threads, GemmChoice.parse(gemm));
+        out.println(choice.line());
         out.flush();
         return choice;
     }

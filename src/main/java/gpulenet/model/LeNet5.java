@@ -143,10 +143,6 @@ public final class LeNet5 {
         return backend;
     }
 
-    public Parameters parameters() {
-        return params;
-    }
-
     public int maxBatch() {
         return maxBatch;
     }
@@ -155,13 +151,6 @@ public final class LeNet5 {
     public void gather(Tensor images, Tensor labels, Tensor order, int start, int batch) {
         Views v = views(batch);
         backend.gatherBatch(images, labels, order, start, MEAN, STD, v.x, v.y);
-    }
-
-    /** Sets the input directly (already normalised, [batch,1,28,28] flat) and its labels. */
-    public void setInput(float[] input, int[] labels) {
-        Views v = views(labels.length);
-        backend.upload(v.x, input);
-        backend.upload(v.y, labels);
     }
 
     public void forward(int batch) {

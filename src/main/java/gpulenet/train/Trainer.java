@@ -75,10 +75,6 @@ public final class Trainer {
         return params;
     }
 
-    public LeNet5 model() {
-        return model;
-    }
-
     /** The loss printed at each log line, in order (the mean over the steps since the previous one). */
     public List<Float> loggedLosses() {
         return loggedLosses;
@@ -120,6 +116,9 @@ public final class Trainer {
                 step++;
                 trained += b;
                 sinceLog += b;
+                if (bar != null) {
+                    bar.stepTo(s + 1);
+                }
                 if ((s + 1) % config.logInterval() == 0 || s == steps - 1) {
                     float[] stats = model.readStats();
                     model.resetStats();
@@ -128,14 +127,11 @@ public final class Trainer {
                     sinceLog = 0;
                     loggedLosses.add(loss);
                     if (bar != null) {
-                        bar.stepTo(s + 1);
                         bar.setExtraMessage(String.format(Locale.ROOT, "Loss: %.6f", loss));
                     } else {
                         out.printf(Locale.ROOT, "Train Epoch: %d [%d/%d (%.0f%%)]\tLoss: %.6f%n",
                                 epoch, trained, n, 100.0 * trained / n, loss);
                     }
-                } else if (bar != null) {
-                    bar.stepTo(s + 1);
                 }
             }
             backend.synchronize();
@@ -146,7 +142,7 @@ public final class Trainer {
         EpochSummary summary = new EpochSummary(epoch, lr, trained, lossSum / trained, trainSeconds, eval);
         out.printf(Locale.ROOT, "Test set: Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n",
                 eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());
-        out.printf(Locale.ROOT, "Epoch %d: train %.2f s, %.0f images/s, lr %s, train loss %.4f; eval %.2f s%n",
+        out.printf(Locale.ROOT, "Epoch %d: train %.2f s, %.0f images/s, lr %.5f, train loss %.4f; eval %.2f s%n",
                 epoch, trainSeconds, summary.imagesPerSecond(), lr, summary.trainLoss(), eval.seconds());
         if (config.save() != null) {
             Checkpoint.capture(params, metadata(epoch)).write(config.save());

@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Each op on odd shapes (batch 1 and 3, 7x7 and 7x5 images, padding 0/1/2, several channels):
+ * Each op on odd shapes (batch 1 and 3, and 5 and 17 for convolution, 7x7 and 7x5 images, padding 0/1/2,
+ * several channels):
  * forward against a plain double-precision reference, backward against central differences taken
  * in double on the op's own float outputs of the scalar L = sum(G * y) for a fixed random G.
  * Every tensor is a view at an odd offset into a larger buffer, so offsets must be honoured.
@@ -50,6 +51,10 @@ public abstract class BackendGradientContract {
                 {1, 2, 7, 5, 4, 5, 0},
                 {3, 2, 7, 5, 3, 3, 2},
                 {1, 1, 7, 7, 2, 5, 1},
+                {1, 2, 5, 5, 2, 3, 3},
+                // batches larger than a backend may reduce in one piece
+                {5, 3, 7, 7, 2, 5, 2},
+                {17, 1, 7, 7, 2, 3, 1},
         };
         for (int[] c : cases) {
             checkConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
 
 /** Builds IDX files byte by byte, so tests can write valid ones and break them on purpose. */
-final class IdxFiles {
+public final class IdxFiles {
     private IdxFiles() {
     }
 
@@ -55,6 +55,33 @@ final class IdxFiles {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
+    }
+
+    /**
+     * Writes a small learnable 28x28 data set in MNIST's layout (four raw IDX files) to {@code dir}: each
+     * image is noise plus a bright bar whose position is its class.
+     */
+    public static Path writeDataSet(Path dir, int trainCount, int testCount) {
+        writeSplit(dir, DataSetLoader.TRAIN_IMAGES, DataSetLoader.TRAIN_LABELS, trainCount, 1);
+        writeSplit(dir, DataSetLoader.TEST_IMAGES, DataSetLoader.TEST_LABELS, testCount, 2);
+        return dir;
+    }
+
+    private static void writeSplit(Path dir, String imagesName, String labelsName, int count, int seed) {
+        int side = 28;
+        byte[] pixels = pattern(count * side * side, seed);
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] &= 0x3f;
+        }
+        byte[] labels = classes(count, seed);
+        for (int i = 0; i < count; i++) {
+            int row = 2 + 2 * labels[i];
+            for (int c = 4; c < 24; c++) {
+                pixels[i * side * side + row * side + c] = (byte) 255;
+            }
+        }
+        write(dir.resolve(imagesName), images(count, side, side, pixels));
+        write(dir.resolve(labelsName), labels(labels));
     }
 
     static Path write(Path file, byte[] content) {

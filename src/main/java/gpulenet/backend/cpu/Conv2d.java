@@ -5,97 +5,100 @@ import java.util.Arrays;
 /**
  * Convolution, stride 1, zero padding, NCHW: x [B,C,H,W], w [K,C,R,R], b [K], y [B,K,OH,OW] with
  * OH = H + 2*pad - R + 1. Each sample is copied into a zero-padded buffer and unrolled into its
- * patches (im2col), so every product is one {@link Gemm} call:
+ * patches (im2col), so the heavy lifting is {@link Gemm} calls:
  *
  * <ul>
- *   <li>forward: Y[K,P] = W[K,J] cols[J,P] (J = C*R*R taps, P = OH*OW positions);</li>
- *   <li>input gradient: dcols[J,P] = W^T dY, then each patch is added back where it came from;</li>
+ *   <li>forward: Y[K,Q] = W[K,J] cols[J,Q] (J = C*R*R taps) over "wide" positions, see {@link #forward};</li>
+ *   <li>input gradient: dcols[J,P] = W^T dY (P = OH*OW positions), then each patch is added back
+ *       where it was read;</li>
  *   <li>weight gradient: dW[K,J+1] += dY[K,P] patches[P,J+1], where the extra column of ones makes
- *       the last column the bias gradient.</li>
+ *       the last column the bias gradient; or, when there are few taps, per-lane sums
+ *       (see {@link #weightGradientByLanes}).</li>
  * </ul>
  *
  * Forward and input gradient are independent per sample. The weight gradient is summed per fixed
- * chunk of {@link #CHUNK} samples, then the chunk sums are added in chunk order, so the bits depend
- * on the batch but not on how many threads there are.
+ * chunk of samples, then the chunk sums are added in chunk order, so the bits depend on the batch
+ * but not on how many threads there are.
  */
 final class Conv2d {
-    /** Samples per partial weight gradient. Fixed: changing it would change the summation order. */
+    /**
+     * Samples per partial weight gradient (GEMM form, and by lanes). Fixed: changing them would change
+     * the summation order.
+     */
     static final int CHUNK = 4;
+    static final int LANE_CHUNK = 16;
+    /** Most floats of per-lane accumulators (1 MiB per worker) the lane form may use. */
+    private static final long LANE_ACCUMULATOR_FLOATS = 1 << 18;
 
     private Conv2d() {
     }
 
-    /** y = conv(x, w) + b, then ReLU when {@code relu}; parallel over samples. */
+    /**
+     * y = conv(x, w) + b, then ReLU when {@code relu}; parallel over samples. The patches are taken in
+     * "wide" form: position (i, j) is numbered i * WP + j over the padded width WP, so each tap's row
+     * is one contiguous slice of the padded sample (a single array copy); the WP - OW extra positions
+     * per row are computed and dropped.
+     */
     static void forward(WorkerPool pool, Scratch[] scratch, CpuTensor xt, CpuTensor wt, CpuTensor bt, int pad,
                         boolean relu, CpuTensor yt) {
         Geometry g = new Geometry(xt, wt.dim(0), wt.dim(2), pad);
         float[] x = xt.floats(), w = wt.floats(), b = bt.floats(), y = yt.floats();
         int xo = xt.offset(), wo = wt.offset(), bo = bt.offset(), yo = yt.offset();
-        int width = Gemm.padded(g.positions);
+        int width = g.wideWidth();
         pool.forEach(g.batch, (worker, begin, end) -> {
             Scratch s = scratch[worker];
-            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
+            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedWideSize());
             float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
             float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, width);
             for (int n = begin; n < end; n++) {
                 g.pad(x, xo + n * g.inputSize(), padded);
-                g.columns(padded, cols);
+                g.wideColumns(padded, cols, width);
                 for (int k = 0; k < g.k; k++) {
                     Arrays.fill(product[k], 0, width, b[bo + k]);
                 }
                 Gemm.multiplyAdd(g.k, width, g.taps, w, wo, g.taps, 1, cols, 0, product, 0);
-                int out = yo + n * g.k * g.positions;
                 for (int k = 0; k < g.k; k++) {
                     float[] row = product[k];
-                    int dst = out + k * g.positions;
-                    if (relu) {
-                        for (int p = 0; p < g.positions; p++) {
-                            y[dst + p] = Math.max(row[p], 0f);
+                    int dst = yo + (n * g.k + k) * g.positions;
+                    for (int i = 0; i < g.oh; i++) {
+                        for (int j = 0; j < g.ow; j++) {
+                            float v = row[i * g.wp + j];
+                            y[dst + i * g.ow + j] = relu ? Math.max(v, 0f) : v;
                         }
-                    } else {
-                        System.arraycopy(row, 0, y, dst, g.positions);
                     }
                 }
             }
         });
     }
 
-    /** Writes dw, db and, unless dxt is null, dx; parallel over chunks of samples, then over output channels. */
+    /**
+     * Writes dw, db and, unless dxt is null, dx; parallel over chunks of samples, then over output
+     * channels for the fixed-order sum of the chunks' weight gradients.
+     */
     static void backward(WorkerPool pool, Scratch[] scratch, Scratch shared, CpuTensor xt, CpuTensor wt, CpuTensor dyt,
                          int pad, CpuTensor dxt, CpuTensor dwt, CpuTensor dbt) {
         Geometry g = new Geometry(xt, wt.dim(0), wt.dim(2), pad);
         float[] x = xt.floats(), w = wt.floats(), dy = dyt.floats();
         int xo = xt.offset(), wo = wt.offset(), dyo = dyt.offset();
         int width = Gemm.padded(g.taps + 1);
-        int chunks = (g.batch + CHUNK - 1) / CHUNK;
+        boolean byLanes = width <= 32 && (long) g.k * (g.taps + 1) * g.wideWidth() <= LANE_ACCUMULATOR_FLOATS;
+        int chunkSize = byLanes ? LANE_CHUNK : CHUNK;
+        int chunks = (g.batch + chunkSize - 1) / chunkSize;
         float[][] partials = shared.matrix(Scratch.Slot.PARTIALS, chunks * g.k, width);
         pool.forEach(chunks, (worker, begin, end) -> {
             Scratch s = scratch[worker];
-            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
-            float[][] patches = s.matrix(Scratch.Slot.COLUMNS, g.positions, width);
-            float[][] dyRows = s.matrix(Scratch.Slot.OPERAND, g.k, g.positions);
-            float[][] dcols = s.matrix(Scratch.Slot.PRODUCT, g.taps, g.positions);
             for (int chunk = begin; chunk < end; chunk++) {
-                for (int k = 0; k < g.k; k++) {
-                    Arrays.fill(partials[chunk * g.k + k], 0, width, 0f);
+                int first = chunk * chunkSize;
+                int last = Math.min(g.batch, first + chunkSize);
+                if (byLanes) {
+                    weightGradientByLanes(g, s, x, xo, dy, dyo, first, last, partials, chunk * g.k);
+                } else {
+                    weightGradientByPatches(g, s, x, xo, dy, dyo, first, last, partials, chunk * g.k, width);
                 }
-                for (int n = chunk * CHUNK; n < Math.min(g.batch, (chunk + 1) * CHUNK); n++) {
-                    int dySample = dyo + n * g.k * g.positions;
-                    g.pad(x, xo + n * g.inputSize(), padded);
-                    g.patches(padded, patches);
-                    Gemm.multiplyAdd(g.k, width, g.positions, dy, dySample, g.positions, 1, patches, 0,
-                            partials, chunk * g.k);
-                    if (dxt != null) {
-                        for (int k = 0; k < g.k; k++) {
-                            System.arraycopy(dy, dySample + k * g.positions, dyRows[k], 0, g.positions);
-                        }
-                        for (int t = 0; t < g.taps; t++) {
-                            Arrays.fill(dcols[t], 0, g.positions, 0f);
-                        }
-                        Gemm.multiplyAdd(g.taps, g.positions, g.k, w, wo, 1, g.taps, dyRows, 0, dcols, 0);
-                        Arrays.fill(padded, 0, g.paddedSize(), 0f);
-                        g.addColumns(dcols, padded);
-                        g.unpad(padded, dxt.floats(), dxt.offset() + n * g.inputSize());
+                if (dxt != null) {
+                    for (int n = first; n < last; n++) {
+                        inputGradient(g, s, w, wo, dy, dyo + n * g.k * g.positions, dxt.floats(),
+                                dxt.offset() + n * g.inputSize());
                     }
                 }
             }
@@ -117,6 +120,114 @@ final class Conv2d {
                 db[dbo + k] = bias;
             }
         });
+    }
+
+    /**
+     * The weight gradient of samples [first, last) as a GEMM, dW[K,J+1] = sum dY[K,P] patches[P,J+1],
+     * into partials[row .. row+K). Good when there are many taps (long rows of patches).
+     */
+    private static void weightGradientByPatches(Geometry g, Scratch s, float[] x, int xo, float[] dy, int dyo,
+                                                int first, int last, float[][] partials, int row, int width) {
+        float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
+        float[][] patches = s.matrix(Scratch.Slot.COLUMNS, g.positions, width);
+        for (int k = 0; k < g.k; k++) {
+            Arrays.fill(partials[row + k], 0, width, 0f);
+        }
+        for (int n = first; n < last; n++) {
+            g.pad(x, xo + n * g.inputSize(), padded);
+            g.patches(padded, patches);
+            Gemm.multiplyAdd(g.k, width, g.positions, dy, dyo + n * g.k * g.positions, g.positions, 1, patches, 0,
+                    partials, row);
+        }
+    }
+
+    /**
+     * The weight gradient of samples [first, last) with the output positions as SIMD lanes, into
+     * partials[row .. row+K). For few taps a patches row is too short for SIMD, so instead each
+     * (channel, tap) pair gets an accumulator over the wide positions, acc[q] += dY[q] * tap[q], summed
+     * across the chunk and reduced to one number at its end. dY is laid out wide with zeros in the
+     * extra columns, so those positions add nothing; the bias gets an accumulator of dY alone.
+     */
+    private static void weightGradientByLanes(Geometry g, Scratch s, float[] x, int xo, float[] dy, int dyo,
+                                              int first, int last, float[][] partials, int row) {
+        int width = g.wideWidth();
+        float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedWideSize());
+        float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
+        float[][] dyWide = s.matrix(Scratch.Slot.OPERAND, g.k, width);
+        float[][] acc = s.matrix(Scratch.Slot.ACCUMULATORS, g.k * (g.taps + 1), width);
+        for (int a = 0; a < g.k * (g.taps + 1); a++) {
+            Arrays.fill(acc[a], 0, width, 0f);
+        }
+        for (int n = first; n < last; n++) {
+            g.pad(x, xo + n * g.inputSize(), padded);
+            g.wideColumns(padded, cols, width);
+            int sample = dyo + n * g.k * g.positions;
+            for (int k = 0; k < g.k; k++) {
+                float[] d = dyWide[k];
+                Arrays.fill(d, 0, width, 0f);
+                for (int i = 0; i < g.oh; i++) {
+                    System.arraycopy(dy, sample + (k * g.oh + i) * g.ow, d, i * g.wp, g.ow);
+                }
+                for (int t = 0; t < g.taps; t++) {
+                    float[] a = acc[k * (g.taps + 1) + t];
+                    float[] c = cols[t];
+                    for (int q = 0; q < width; q++) {
+                        a[q] += d[q] * c[q];
+                    }
+                }
+                float[] a = acc[k * (g.taps + 1) + g.taps];
+                for (int q = 0; q < width; q++) {
+                    a[q] += d[q];
+                }
+            }
+        }
+        for (int k = 0; k < g.k; k++) {
+            for (int t = 0; t <= g.taps; t++) {
+                partials[row + k][t] = sumOfVectors(acc[k * (g.taps + 1) + t], width);
+            }
+        }
+    }
+
+    /**
+     * a[0] + ... + a[n-1] for n a multiple of 8, in eight interleaved running sums (a fixed order):
+     * one running sum would wait on the latency of every addition.
+     */
+    private static float sumOfVectors(float[] a, int n) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        for (int q = 0; q < n; q += 8) {
+            s0 += a[q];
+            s1 += a[q + 1];
+            s2 += a[q + 2];
+            s3 += a[q + 3];
+            s4 += a[q + 4];
+            s5 += a[q + 5];
+            s6 += a[q + 6];
+            s7 += a[q + 7];
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+
+    /**
+     * dx of one sample: dpatches[P,J] = dY^T W, the gradient of every patch, then each patch is added
+     * back where it was read (see {@link Geometry#addPatches}).
+     */
+    private static void inputGradient(Geometry g, Scratch s, float[] w, int wo, float[] dy, int sample, float[] dx,
+                                      int dxo) {
+        int width = Gemm.padded(g.taps);
+        float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
+        float[][] kernels = s.matrix(Scratch.Slot.OPERAND, g.k, width);
+        float[][] dpatches = s.matrix(Scratch.Slot.PRODUCT, g.positions, width);
+        float[] sums = s.vector(Scratch.Slot.SUMS, width);
+        for (int k = 0; k < g.k; k++) {
+            System.arraycopy(w, wo + k * g.taps, kernels[k], 0, g.taps);
+        }
+        for (int p = 0; p < g.positions; p++) {
+            Arrays.fill(dpatches[p], 0, width, 0f);
+        }
+        Gemm.multiplyAdd(g.positions, width, g.k, dy, sample, 1, g.positions, kernels, 0, dpatches, 0);
+        Arrays.fill(padded, 0, g.paddedSize(), 0f);
+        g.addPatches(dpatches, padded, sums, width);
+        g.unpad(padded, dx, dxo);
     }
 
     /** Sizes of one convolution and the layout of its per-sample buffers. */
@@ -147,11 +258,44 @@ final class Conv2d {
             return c * hp * wp;
         }
 
-        /** padded[c][i][j] = x[c][i - pad][j - pad], zero outside x. */
+        /**
+         * Size of a padded sample plus the slack its wide rows read past its end: the last tap's row
+         * starts R - 1 floats into the last padded row and is rounded up by at most 15.
+         */
+        int paddedWideSize() {
+            return paddedSize() + r + 15;
+        }
+
+        /** Number of wide positions i * WP + j (j may run past OW), rounded up to whole vectors. */
+        int wideWidth() {
+            return Gemm.padded(oh * wp);
+        }
+
+        /**
+         * cols[tap][q] = padded[channel][q / WP + dr][q % WP + ds] for q in [0, width): each tap's row
+         * is one contiguous slice of the padded sample. Positions past OW in a row, and past OH rows,
+         * read neighbouring values or the buffer's slack; their results are dropped.
+         */
+        void wideColumns(float[] padded, float[][] cols, int width) {
+            for (int cc = 0; cc < c; cc++) {
+                for (int dr = 0; dr < r; dr++) {
+                    for (int ds = 0; ds < r; ds++) {
+                        System.arraycopy(padded, (cc * hp + dr) * wp + ds, cols[(cc * r + dr) * r + ds], 0, width);
+                    }
+                }
+            }
+        }
+
+        /**
+         * padded[c][i][j] = x[c][i - pad][j - pad], zero outside x, and zeros in the slack after the
+         * padded sample that wide rows read (into dropped positions, but 0 * Inf there would still
+         * turn a lane sum into NaN).
+         */
         void pad(float[] x, int xo, float[] padded) {
             if (pad > 0) {
                 Arrays.fill(padded, 0, paddedSize(), 0f);
             }
+            Arrays.fill(padded, paddedSize(), Math.min(padded.length, paddedWideSize()), 0f);
             for (int cc = 0; cc < c; cc++) {
                 for (int i = 0; i < h; i++) {
                     System.arraycopy(x, xo + (cc * h + i) * w, padded, (cc * hp + i + pad) * wp + pad, w);
@@ -168,35 +312,24 @@ final class Conv2d {
             }
         }
 
-        /** cols[tap][position]: the input under each tap at each output position. */
-        void columns(float[] padded, float[][] cols) {
-            for (int cc = 0; cc < c; cc++) {
-                for (int dr = 0; dr < r; dr++) {
-                    for (int ds = 0; ds < r; ds++) {
-                        float[] row = cols[(cc * r + dr) * r + ds];
-                        for (int i = 0; i < oh; i++) {
-                            int src = (cc * hp + i + dr) * wp + ds;
-                            int dst = i * ow;
-                            for (int j = 0; j < ow; j++) {
-                                row[dst + j] = padded[src + j];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        /** patches[position][tap], the transpose of {@link #columns}, plus a column of ones after the taps. */
+        /** patches[position][tap]: the input under each tap at each output position, then a column of ones. */
         void patches(float[] padded, float[][] patches) {
             for (int i = 0; i < oh; i++) {
                 for (int j = 0; j < ow; j++) {
                     float[] row = patches[i * ow + j];
-                    for (int cc = 0; cc < c; cc++) {
-                        for (int dr = 0; dr < r; dr++) {
-                            int src = (cc * hp + i + dr) * wp + j;
-                            int dst = (cc * r + dr) * r;
-                            for (int ds = 0; ds < r; ds++) {
-                                row[dst + ds] = padded[src + ds];
+                    if (j == 0) {
+                        for (int cc = 0; cc < c; cc++) {
+                            for (int dr = 0; dr < r; dr++) {
+                                System.arraycopy(padded, (cc * hp + i + dr) * wp, row, (cc * r + dr) * r, r);
+                            }
+                        }
+                    } else {
+                        // One step right, tap (c, dr, ds) sees what tap (c, dr, ds + 1) saw before: shift
+                        // the previous row by one, then read the new last column of every (c, dr).
+                        System.arraycopy(patches[i * ow + j - 1], 1, row, 0, taps - 1);
+                        for (int cc = 0; cc < c; cc++) {
+                            for (int dr = 0; dr < r; dr++) {
+                                row[(cc * r + dr) * r + r - 1] = padded[(cc * hp + i + dr) * wp + j + r - 1];
                             }
                         }
                     }
@@ -205,18 +338,32 @@ final class Conv2d {
             }
         }
 
-        /** The adjoint of {@link #columns}: adds each tap's row of dcols into padded where it was read. */
-        void addColumns(float[][] dcols, float[] padded) {
-            for (int cc = 0; cc < c; cc++) {
-                for (int dr = 0; dr < r; dr++) {
-                    for (int ds = 0; ds < r; ds++) {
-                        float[] row = dcols[(cc * r + dr) * r + ds];
-                        for (int i = 0; i < oh; i++) {
-                            int src = i * ow;
-                            int dst = (cc * hp + i + dr) * wp + ds;
-                            for (int j = 0; j < ow; j++) {
-                                padded[dst + j] += row[src + j];
-                            }
+        /**
+         * The adjoint of {@link #patches}: adds dpatches[position][tap] into padded where that input was
+         * read, one output row i at a time. Instead of scattering every element, it scans the row with
+         * a running vector sums[tap]: at padded column u, sums[(c, dr, ds)] holds the gradient reaching
+         * column u + ds from tap (c, dr, ds) and the taps to its right in earlier positions, so
+         * sums[(c, dr, 0)] is complete for (c, i + dr, u). Moving one column right shifts sums down by
+         * one tap (the mirror of {@link #patches}), clears the last tap of each (c, dr) and adds the
+         * next position's row.
+         */
+        void addPatches(float[][] dpatches, float[] padded, float[] sums, int width) {
+            for (int i = 0; i < oh; i++) {
+                Arrays.fill(sums, 0, width, 0f);
+                for (int u = 0; u < wp; u++) {
+                    System.arraycopy(sums, 1, sums, 0, taps - 1);
+                    for (int group = 0; group < c * r; group++) {
+                        sums[group * r + r - 1] = 0f;
+                    }
+                    if (u < ow) {
+                        float[] row = dpatches[i * ow + u];
+                        for (int t = 0; t < taps; t++) {
+                            sums[t] += row[t];
+                        }
+                    }
+                    for (int cc = 0; cc < c; cc++) {
+                        for (int dr = 0; dr < r; dr++) {
+                            padded[(cc * hp + i + dr) * wp + u] += sums[(cc * r + dr) * r];
                         }
                     }
                 }

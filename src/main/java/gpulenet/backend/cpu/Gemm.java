@@ -11,6 +11,12 @@ package gpulenet.backend.cpu;
  * changes the bits.
  */
 final class Gemm {
+    /**
+     * Rows of C are taken in blocks of about this many floats (16 KiB, a third of a first-level data
+     * cache), so a block of C stays in cache while all of B streams past it once.
+     */
+    private static final int BLOCK_FLOATS = 4096;
+
     private Gemm() {
     }
 
@@ -21,28 +27,35 @@ final class Gemm {
      */
     static void multiplyAdd(int m, int n, int k, float[] a, int ao, int aRow, int aCol, float[][] b, int bRow,
                             float[][] c, int cRow) {
-        for (int i = 0; i < m; i++) {
-            float[] ci = c[cRow + i];
-            int ai = ao + i * aRow;
+        int rowsPerBlock = Math.max(1, BLOCK_FLOATS / Math.max(n, 1));
+        for (int first = 0; first < m; first += rowsPerBlock) {
+            int last = Math.min(m, first + rowsPerBlock);
             int p = 0;
             for (; p + 4 <= k; p += 4) {
-                float a0 = a[ai + p * aCol];
-                float a1 = a[ai + (p + 1) * aCol];
-                float a2 = a[ai + (p + 2) * aCol];
-                float a3 = a[ai + (p + 3) * aCol];
                 float[] b0 = b[bRow + p];
                 float[] b1 = b[bRow + p + 1];
                 float[] b2 = b[bRow + p + 2];
                 float[] b3 = b[bRow + p + 3];
-                for (int j = 0; j < n; j++) {
-                    ci[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+                for (int i = first; i < last; i++) {
+                    int ai = ao + i * aRow + p * aCol;
+                    float a0 = a[ai];
+                    float a1 = a[ai + aCol];
+                    float a2 = a[ai + 2 * aCol];
+                    float a3 = a[ai + 3 * aCol];
+                    float[] ci = c[cRow + i];
+                    for (int j = 0; j < n; j++) {
+                        ci[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+                    }
                 }
             }
             for (; p < k; p++) {
-                float a0 = a[ai + p * aCol];
                 float[] b0 = b[bRow + p];
-                for (int j = 0; j < n; j++) {
-                    ci[j] += a0 * b0[j];
+                for (int i = first; i < last; i++) {
+                    float a0 = a[ao + i * aRow + p * aCol];
+                    float[] ci = c[cRow + i];
+                    for (int j = 0; j < n; j++) {
+                        ci[j] += a0 * b0[j];
+                    }
                 }
             }
         }

@@ -82,8 +82,12 @@ final class Linear {
                         float[] row = product[n];
                         int dst = dxo + (first + n) * in;
                         int src = xo + (first + n) * in;
-                        for (int i = 0; i < in; i++) {
-                            dx[dst + i] = reluOnInput && !(x[src + i] > 0f) ? 0f : row[i];
+                        if (reluOnInput) {
+                            for (int i = 0; i < in; i++) {
+                                dx[dst + i] = ReluMask.pass(row[i], x[src + i]);
+                            }
+                        } else {
+                            System.arraycopy(row, 0, dx, dst, in);
                         }
                     }
                 }

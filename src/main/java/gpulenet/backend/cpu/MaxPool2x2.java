@@ -49,9 +49,14 @@ final class MaxPool2x2 {
         pool.forEach(planes, (worker, begin, end) -> {
             for (int plane = begin; plane < end; plane++) {
                 Arrays.fill(dx, dxo + plane * h * w, dxo + (plane + 1) * h * w, 0f);
-                for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
-                    float g = dy[dyo + out];
-                    dx[dxo + arg[ao + out]] = reluBefore && !(y[yo + out] > 0f) ? 0f : g;
+                if (reluBefore) {
+                    for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
+                        dx[dxo + arg[ao + out]] = ReluMask.pass(dy[dyo + out], y[yo + out]);
+                    }
+                } else {
+                    for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
+                        dx[dxo + arg[ao + out]] = dy[dyo + out];
+                    }
                 }
             }
         });

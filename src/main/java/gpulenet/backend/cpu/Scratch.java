@@ -19,6 +19,10 @@ final class Scratch {
         OPERAND,
         /** A GEMM result before it is copied out (conv, linear). */
         PRODUCT,
+        /** Running sums while adding patch gradients back (conv). */
+        SUMS,
+        /** Per-lane sums of a weight gradient (conv). */
+        ACCUMULATORS,
         /** Per-chunk weight gradients before their fixed-order sum (conv, shared). */
         PARTIALS,
         /** A weight matrix, transposed for the forward pass or copied for the backward pass (linear, shared). */

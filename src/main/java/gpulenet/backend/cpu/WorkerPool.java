@@ -6,8 +6,10 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A fixed set of daemon threads that run one range-splitting loop at a time. {@link #forEach} cuts
  * [0, n) into one contiguous part per thread; the calling thread runs part 0 and waits for the others.
- * Workers spin briefly between calls (a training step issues a few dozen short calls back to back)
- * and then park, so an idle backend costs no CPU.
+ * Waiting threads spin for a few microseconds, then yield for about a millisecond (a training step
+ * issues a few dozen short calls back to back), then park, so an idle backend costs no CPU. The
+ * split depends only on n and the thread count; results must not depend on it, which the callers
+ * ensure by never letting two parts add into the same number.
  */
 final class WorkerPool implements AutoCloseable {
 
@@ -17,8 +19,15 @@ final class WorkerPool implements AutoCloseable {
         void run(int worker, int begin, int end);
     }
 
-    /** Busy-wait iterations before parking; about 0.1 ms, longer than the gap between two ops of a step. */
-    private static final int SPINS = 20_000;
+    /** Busy-wait rounds before a waiting thread starts yielding: a few microseconds. */
+    private static final int SPINS = 200;
+    /**
+     * How long a waiting thread keeps yielding before it parks: longer than the gap between two ops of
+     * a training step, because waking a parked thread takes tens of microseconds (far more on a VM),
+     * more than many whole ops. Yielding rather than spinning lets the thread that has the work run
+     * when the machine has fewer free cores than this pool has threads.
+     */
+    private static final long YIELD_NANOS = 1_000_000;
 
     private final int threads;
     private final Thread[] workers;
@@ -54,7 +63,9 @@ final class WorkerPool implements AutoCloseable {
             throw new IllegalStateException("CPU backend is closed");
         }
         if (threads == 1 || n <= 1) {
-            body.run(0, 0, n);
+            if (n > 0) {
+                body.run(0, 0, n);
+            }
             return;
         }
         task = body;
@@ -72,13 +83,9 @@ final class WorkerPool implements AutoCloseable {
         } catch (Throwable t) {
             own = t;
         }
-        int spins = 0;
-        while (pending.get() != 0) {
-            if (spins++ < SPINS) {
-                Thread.onSpinWait();
-            } else {
-                LockSupport.park(this);
-            }
+        long since = 0;
+        for (int round = 0; pending.get() != 0; round++) {
+            since = pause(round, since);
         }
         task = null;
         Throwable t = own != null ? own : failure;
@@ -88,6 +95,24 @@ final class WorkerPool implements AutoCloseable {
         if (t instanceof Error) {
             throw (Error) t;
         }
+    }
+
+    /**
+     * Round {@code round} of waiting for a condition: spin, then yield, then park (until unparked).
+     * Returns when the yielding began, to be passed back in as {@code yieldingSince}.
+     */
+    private long pause(int round, long yieldingSince) {
+        if (round < SPINS) {
+            Thread.onSpinWait();
+            return yieldingSince;
+        }
+        long since = round == SPINS ? System.nanoTime() : yieldingSince;
+        if (System.nanoTime() - since < YIELD_NANOS) {
+            Thread.yield();
+        } else {
+            LockSupport.park(this);
+        }
+        return since;
     }
 
     private void runPart(int part) {
@@ -106,13 +131,9 @@ final class WorkerPool implements AutoCloseable {
     private void workLoop(int worker) {
         int seen = 0;
         while (true) {
-            int spins = 0;
-            while (generation == seen && !closed) {
-                if (spins++ < SPINS) {
-                    Thread.onSpinWait();
-                } else {
-                    LockSupport.park(this);
-                }
+            long since = 0;
+            for (int round = 0; generation == seen && !closed; round++) {
+                since = pause(round, since);
             }
             if (closed) {
                 return;

@@ -81,6 +81,11 @@ public final class CudaBackend implements Backend {
         return useCublas;
     }
 
+    /** Which GEMM the linear layers use and, when it is the sgemm kernel, why (e.g. "GEMM: cuBLAS"). */
+    public String gemmDescription() {
+        return gemmDescription;
+    }
+
     public DeviceInfo deviceInfo() {
         return driver.info();
     }

@@ -1,23 +1,46 @@
 package gpulenet.backend.cpu;
 
-import gpulenet.backend.LeNetStep;
+import gpulenet.data.Dataset;
+import gpulenet.model.LeNet5;
+import gpulenet.model.Parameters;
+import gpulenet.train.DeviceDataset;
 import org.junit.jupiter.api.Test;
+
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Whole training steps give the same bits on every run and for every thread count. */
+/** Whole LeNet-5 training steps give the same bits on every run and for every thread count. */
 class CpuBackendDeterminismTest {
     private static final int STEPS = 5;
 
+    /** Random images and labels: enough to exercise every op; what is learned does not matter. */
+    private static Dataset synthetic(int count) {
+        Random random = new Random(42);
+        byte[] images = new byte[count * 28 * 28];
+        byte[] labels = new byte[count];
+        random.nextBytes(images);
+        for (int i = 0; i < count; i++) {
+            labels[i] = (byte) random.nextInt(10);
+        }
+        return new Dataset("synthetic", images, labels, count, 28, 28);
+    }
+
+    /** {parameters after the steps, {loss sum, correct count}}. */
     private static float[][] train(int threads, int batch) {
         try (CpuBackend backend = new CpuBackend(threads)) {
-            LeNetStep net = new LeNetStep(backend, batch, 42);
+            DeviceDataset data = new DeviceDataset(backend, synthetic(STEPS * batch));
+            data.useIdentityOrder();
+            Parameters params = new Parameters(backend);
+            params.initialize(42);
+            LeNet5 net = new LeNet5(backend, params, batch);
             for (int s = 0; s < STEPS; s++) {
-                net.step();
+                net.gather(data.images(), data.labels(), data.order(), s * batch, batch);
+                net.trainStep(batch, 0.05f, 0.9f, 0f, s == 0);
             }
-            return new float[][]{net.parameters(), net.stats()};
+            return new float[][]{params.downloadValues(), net.readStats()};
         }
     }
 
@@ -42,17 +65,13 @@ class CpuBackendDeterminismTest {
 
     @Test
     void trainingChangesTheParameters() {
-        try (CpuBackend backend = new CpuBackend(2)) {
-            LeNetStep net = new LeNetStep(backend, 8, 42);
-            float[] before = net.parameters();
-            net.step();
-            boolean changed = false;
-            float[] after = net.parameters();
-            for (int i = 0; i < before.length && !changed; i++) {
-                changed = before[i] != after[i];
-            }
-            assertTrue(changed, "one step moved the parameters");
-            assertFalse(Float.isNaN(net.stats()[0]));
+        float[] before = Parameters.initialValues(42);
+        float[] after = train(2, 8)[0];
+        boolean changed = false;
+        for (int i = 0; i < before.length && !changed; i++) {
+            changed = before[i] != after[i];
         }
+        assertTrue(changed, "the steps moved the parameters");
+        assertFalse(Float.isNaN(after[0]));
     }
 }

@@ -1,0 +1,188 @@
+package gpulenet.cli;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import gpulenet.AtomicFile;
+import gpulenet.InputException;
+import gpulenet.backend.Backend;
+import gpulenet.backend.Backends;
+import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.backend.cuda.CudaBackend;
+import gpulenet.backend.cuda.CudaRuntimeVersion;
+import gpulenet.backend.cuda.CudaUnavailableException;
+import gpulenet.backend.cuda.DeviceInfo;
+import gpulenet.backend.cuda.GemmChoice;
+import gpulenet.backend.cuda.KernelBuildId;
+import gpulenet.data.DataSets;
+import gpulenet.train.EpochSummary;
+import gpulenet.train.TrainConfig;
+import gpulenet.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code bench}: the same training job on each device and batch size, fresh parameters from the same
+ * seed every time, timed by the trainer (training alone: no eval, no data upload, the device synchronised
+ * before the clock stops). A device that cannot run gets a line saying why instead of rows.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Time training on the CPU and the GPU: the same job (default one epoch of MNIST at batch 64) "
+                + "on each usable device, with images/s, epoch seconds, speed-up over the CPU and test accuracy."})
+public final class BenchCommand implements Callable<Integer> {
+    static final String CPU = "cpu";
+    static final String CUDA = "cuda";
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--batch-sizes", paramLabel = "B", split = ",", defaultValue = "64",
+            description = "Batch sizes to time, e.g. 64,256,1024. Default: ${DEFAULT-VALUE}.")
+    List<Integer> batchSizes;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "1", description = "Epochs per run. Default: ${DEFAULT-VALUE}.")
+    int epochs;
+
+    @Option(names = "--devices", paramLabel = "DEVICE", split = ",", defaultValue = "cpu,cuda",
+            description = "Devices to time: cpu, cuda. Default: ${DEFAULT-VALUE}.")
+    List<String> devices;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "CPU worker threads; 0 means one per core. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--gemm", paramLabel = "auto|cublas|kernel", defaultValue = "auto",
+            description = "GEMM of the linear layers on CUDA. Default: ${DEFAULT-VALUE}.")
+    String gemm;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "IDX data set directory (the four MNIST file names). Default: the MNIST copy inside the jar.")
+    Path data;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "" + TrainConfig.DEFAULT_SEED,
+            description = "Seeds the init and the shuffles of every run. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON here (atomically).")
+    Path json;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        GemmChoice gemmChoice = GemmChoice.parse(gemm);
+        int cpuThreads = Backends.cpuThreads(threads);
+        checkFlags();
+        DataSets sets = data != null ? DataSets.load(data) : DataSets.embedded();
+        BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());
+        for (String device : devices) {
+            for (int batch : batchSizes) {
+                Backend backend;
+                try {
+                    backend = device.equals(CPU) ? new CpuBackend(cpuThreads) : CudaBackend.open(gemmChoice);
+                } catch (CudaUnavailableException e) {
+                    report.missing(device, "CUDA is not usable: " + e.getMessage());
+                    break;
+                }
+                try (backend) {
+                    report.add(run(backend, device, batch, sets, out, report));
+                }
+            }
+        }
+        if (report.rows().isEmpty()) {
+            throw new InputException("bench: no device could run: " + report.missingReasons());
+        }
+        out.println();
+        report.printTable(out);
+        out.flush();
+        if (json != null) {
+            try {
+                AtomicFile.write(json, report.toJson().getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new InputException("--json " + json + ": cannot write: " + e.getMessage(), e);
+            }
+            out.println("Wrote " + json);
+            out.flush();
+        }
+        return 0;
+    }
+
+    private void checkFlags() {
+        if (epochs <= 0) {
+            throw new InputException("--epochs must be positive, got " + epochs);
+        }
+        for (int b : batchSizes) {
+            if (b <= 0) {
+                throw new InputException("--batch-sizes must all be positive, got " + b);
+            }
+        }
+        for (String d : devices) {
+            if (!d.equals(CPU) && !d.equals(CUDA)) {
+                throw new InputException("--devices takes cpu and cuda, got " + d);
+            }
+        }
+    }
+
+    private BenchReport.Row run(Backend backend, String device, int batch, DataSets sets, PrintWriter out, BenchReport report) {
+        String description = Backends.describe(backend);
+        if (backend instanceof CudaBackend cuda) {
+            report.gpu(gpuFacts(cuda));
+        }
+        out.printf(Locale.ROOT, "Bench: %s, batch %d, %d epoch%s of %s (%d images) on %s%n", device, batch, epochs,
+                epochs == 1 ? "" : "s", sets.name(), sets.train().count(), description);
+        out.flush();
+        TrainConfig config = new TrainConfig(epochs, batch, TrainConfig.DEFAULT_LR, TrainConfig.DEFAULT_MOMENTUM,
+                TrainConfig.DEFAULT_WEIGHT_DECAY, TrainConfig.DEFAULT_LR_DECAY, seed, Integer.MAX_VALUE, false, null);
+        // the trainer's own lines are not wanted here: one read of the loss per epoch, no log output
+        Trainer trainer = new Trainer(backend, sets, config, new PrintWriter(Writer.nullWriter()), false);
+        List<EpochSummary> summaries = trainer.run();
+        double seconds = 0;
+        long images = 0;
+        for (EpochSummary s : summaries) {
+            seconds += s.trainSeconds();
+            images += s.trainImages();
+        }
+        EpochSummary last = summaries.get(summaries.size() - 1);
+        return new BenchReport.Row(device, description, batch, summaries.size(), images / seconds,
+                seconds / summaries.size(), last.test().accuracy());
+    }
+
+    private JsonObject job(DataSets sets, int cpuThreads) {
+        JsonObject job = new JsonObject();
+        job.addProperty("data", sets.name());
+        job.addProperty("train_images", sets.train().count());
+        job.addProperty("test_images", sets.test().count());
+        job.addProperty("epochs", epochs);
+        JsonArray batches = new JsonArray();
+        batchSizes.forEach(batches::add);
+        job.add("batch_sizes", batches);
+        job.addProperty("seed", seed);
+        job.addProperty("lr", TrainConfig.DEFAULT_LR);
+        job.addProperty("lr_decay", TrainConfig.DEFAULT_LR_DECAY);
+        job.addProperty("momentum", TrainConfig.DEFAULT_MOMENTUM);
+        job.addProperty("cpu_threads", cpuThreads);
+        job.addProperty("gemm_choice", gemm);
+        return job;
+    }
+
+    private static JsonObject gpuFacts(CudaBackend cuda) {
+        DeviceInfo d = cuda.deviceInfo();
+        JsonObject g = new JsonObject();
+        g.addProperty("name", d.name());
+        g.addProperty("compute_capability", d.ccMajor() + "." + d.ccMinor());
+        g.addProperty("memory_bytes", d.totalMemoryBytes());
+        g.addProperty("driver_api_version", CudaRuntimeVersion.format(d.driverVersion()));
+        g.addProperty("gemm", cuda.gemmDescription());
+        g.addProperty("kernel_build", KernelBuildId.get());
+        return g;
+    }
+}

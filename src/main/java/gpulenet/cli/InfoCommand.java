@@ -1,0 +1,63 @@
+package gpulenet.cli;
+
+import gpulenet.backend.Backends;
+import gpulenet.backend.cuda.CudaBackend;
+import gpulenet.backend.cuda.CudaRuntimeVersion;
+import gpulenet.backend.cuda.CudaUnavailableException;
+import gpulenet.backend.cuda.DeviceInfo;
+import gpulenet.backend.cuda.GemmChoice;
+import gpulenet.backend.cuda.KernelBuildId;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code info}: what this host offers the two backends. Java and the CPU threads; for CUDA the device,
+ * driver and runtime versions, which GEMM loads and the kernels' build id, or the one-line reason CUDA
+ * is not usable (still exit 0: reporting that is this command's job).
+ */
+@Command(name = "info", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Show the Java runtime, the CPU threads, and the CUDA device, versions, GEMM and kernel build.")
+public final class InfoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
+            description = "CPU worker threads to report; 0 means one per core. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--gemm", paramLabel = "auto|cublas|kernel", defaultValue = "auto",
+            description = "The GEMM choice to try on CUDA. Default: ${DEFAULT-VALUE}.")
+    String gemm;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        GemmChoice gemmChoice = GemmChoice.parse(gemm);
+        MachineFacts machine = MachineFacts.current();
+        out.println(new Version().getVersion()[0]);
+        out.printf(Locale.ROOT, "Java: %s, %s%n", machine.javaVersion(), machine.javaVm());
+        out.println("OS: " + machine.os());
+        out.printf(Locale.ROOT, "CPU: %s, %d cores; the CPU backend would use %d worker threads%n",
+                machine.cpuModel(), machine.cores(), Backends.cpuThreads(threads));
+        try (CudaBackend cuda = CudaBackend.open(gemmChoice)) {
+            DeviceInfo d = cuda.deviceInfo();
+            out.printf(Locale.ROOT, "CUDA device: %s, compute capability %d.%d, %.1f GiB%n", d.name(), d.ccMajor(), d.ccMinor(),
+                    d.totalMemoryBytes() / (1024.0 * 1024 * 1024));
+            out.printf(Locale.ROOT, "CUDA driver: %s (driver API version), runtime: %s%n",
+                    CudaRuntimeVersion.format(d.driverVersion()), CudaRuntimeVersion.get());
+            out.println(cuda.gemmDescription());
+            out.printf(Locale.ROOT, "Kernels: build %s (SHA-256 over the PTX of %s)%n", KernelBuildId.get(),
+                    String.join(", ", KernelBuildId.modules()));
+        } catch (CudaUnavailableException e) {
+            out.println("CUDA: not usable: " + e.getMessage());
+        }
+        out.flush();
+        return 0;
+    }
+}
