@@ -19,6 +19,7 @@ import gpulenet.train.TrainConfig;
 import gpulenet.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -57,17 +58,14 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Devices to time: cpu, cuda. Default: ${DEFAULT-VALUE}.")
     List<String> devices;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "CPU worker threads; 0 means one per core. Default: ${DEFAULT-VALUE}.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
-    @Option(names = "--gemm", paramLabel = "auto|cublas|kernel", defaultValue = "auto",
-            description = "GEMM of the linear layers on CUDA. Default: ${DEFAULT-VALUE}.")
-    String gemm;
+    @Mixin
+    GemmOption gemm;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "IDX data set directory (the four MNIST file names). Default: the MNIST copy inside the jar.")
-    Path data;
+    @Mixin
+    DataOption data;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "" + TrainConfig.DEFAULT_SEED,
             description = "Seeds the init and the shuffles of every run. Default: ${DEFAULT-VALUE}.")
@@ -79,10 +77,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        GemmChoice gemmChoice = GemmChoice.parse(gemm);
-        int cpuThreads = Backends.cpuThreads(threads);
+        GemmChoice gemmChoice = gemm.choice();
+        int cpuThreads = threads.cpuThreads();
         checkFlags();
-        DataSets sets = data != null ? DataSets.load(data) : DataSets.embedded();
+        DataSets sets = data.load();
         BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());
         for (String device : devices) {
             for (int batch : batchSizes) {
@@ -170,7 +168,7 @@ public final class BenchCommand implements Callable<Integer> {
         job.addProperty("lr_decay", TrainConfig.DEFAULT_LR_DECAY);
         job.addProperty("momentum", TrainConfig.DEFAULT_MOMENTUM);
         job.addProperty("cpu_threads", cpuThreads);
-        job.addProperty("gemm_choice", gemm);
+        job.addProperty("gemm_choice", gemm.text());
         return job;
     }
 

@@ -1,6 +1,5 @@
 package gpulenet.cli;
 
-import gpulenet.backend.Backends;
 import gpulenet.backend.cuda.CudaBackend;
 import gpulenet.backend.cuda.CudaRuntimeVersion;
 import gpulenet.backend.cuda.CudaUnavailableException;
@@ -9,7 +8,7 @@ import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.backend.cuda.KernelBuildId;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
@@ -27,24 +26,22 @@ public final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "CPU worker threads to report; 0 means one per core. Default: ${DEFAULT-VALUE}.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
-    @Option(names = "--gemm", paramLabel = "auto|cublas|kernel", defaultValue = "auto",
-            description = "The GEMM choice to try on CUDA. Default: ${DEFAULT-VALUE}.")
-    String gemm;
+    @Mixin
+    GemmOption gemm;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        GemmChoice gemmChoice = GemmChoice.parse(gemm);
+        GemmChoice gemmChoice = gemm.choice();
         MachineFacts machine = MachineFacts.current();
         out.println(new Version().getVersion()[0]);
         out.printf(Locale.ROOT, "Java: %s, %s%n", machine.javaVersion(), machine.javaVm());
         out.println("OS: " + machine.os());
         out.printf(Locale.ROOT, "CPU: %s, %d cores; the CPU backend would use %d worker threads%n",
-                machine.cpuModel(), machine.cores(), Backends.cpuThreads(threads));
+                machine.cpuModel(), machine.cores(), threads.cpuThreads());
         try (CudaBackend cuda = CudaBackend.open(gemmChoice)) {
             DeviceInfo d = cuda.deviceInfo();
             out.printf(Locale.ROOT, "CUDA device: %s, compute capability %d.%d, %.1f GiB%n", d.name(), d.ccMajor(), d.ccMinor(),

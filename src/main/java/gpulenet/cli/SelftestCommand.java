@@ -11,11 +11,11 @@ import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.data.DataSets;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -37,17 +37,14 @@ public final class SelftestCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--gemm", paramLabel = "auto|cublas|kernel", defaultValue = "auto",
-            description = "GEMM of the linear layers on CUDA. Default: ${DEFAULT-VALUE}.")
-    String gemm;
+    @Mixin
+    GemmOption gemm;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-            description = "CPU worker threads of the reference; 0 means one per core. Default: ${DEFAULT-VALUE}.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "IDX data set for the training steps. Default: the MNIST copy inside the jar.")
-    Path data;
+    @Mixin
+    DataOption data;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seeds the random inputs and the init. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -55,8 +52,8 @@ public final class SelftestCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        GemmChoice gemmChoice = GemmChoice.parse(gemm);
-        int cpuThreads = Backends.cpuThreads(threads);
+        GemmChoice gemmChoice = gemm.choice();
+        int cpuThreads = threads.cpuThreads();
         CudaBackend cuda;
         try {
             cuda = CudaBackend.open(gemmChoice);
@@ -68,7 +65,7 @@ public final class SelftestCommand implements Callable<Integer> {
             out.println("Reference: " + Backends.describe(cpu));
             out.println("Checked:   " + Backends.describe(cuda));
             out.flush();
-            DataSets sets = data != null ? DataSets.load(data) : DataSets.embedded();
+            DataSets sets = data.load();
             BackendComparison comparison = new BackendComparison(cpu, cuda, seed);
             rows.addAll(comparison.ops(BATCHES));
             rows.addAll(comparison.training(sets.train(), TRAIN_BATCH, TRAIN_STEPS, seed));
