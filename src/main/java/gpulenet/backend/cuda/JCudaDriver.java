@@ -24,9 +24,11 @@ import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -416,11 +418,24 @@ public final class JCudaDriver implements CudaDriver {
             return;
         }
         closed = true;
+        // after a kernel fault every call fails with it; each step still runs, so the context is released
+        List<Runnable> steps = new ArrayList<>();
         if (cublas != null) {
-            JCublas2.cublasDestroy(cublas);
+            steps.add(() -> JCublas2.cublasDestroy(cublas));
         }
-        modules.values().forEach(m -> cuModuleUnload(m));
-        cuDevicePrimaryCtxRelease(device);
+        modules.values().forEach(m -> steps.add(() -> cuModuleUnload(m)));
+        steps.add(() -> cuDevicePrimaryCtxRelease(device));
+        CudaException first = null;
+        for (Runnable step : steps) {
+            try {
+                step.run();
+            } catch (CudaException e) {
+                first = first == null ? e : first;
+            }
+        }
+        if (first != null) {
+            throw failed("closing the CUDA device", first);
+        }
     }
 
     private static CUdeviceptr base(DevicePtr p) {
