@@ -7,6 +7,11 @@ CXX ?= g++
 # Lowest virtual architecture CUDA 13 accepts; the driver JIT-compiles the PTX for newer GPUs.
 PTX_ARCH ?= compute_75
 NVCC_PTX_FLAGS ?= -ptx -arch=$(PTX_ARCH) -O3 -Werror all-warnings
+# nvcc -ptx does not check per-block hardware limits (48 KB of static shared memory, registers);
+# the driver's JIT would, at load time on the GPU. Assembling the PTX for the lowest real
+# architecture checks them at build time, without a GPU, and -v prints each kernel's usage.
+PTXAS ?= ptxas
+PTXAS_CHECK_FLAGS ?= -arch=$(subst compute_,sm_,$(PTX_ARCH)) -O3 -o /dev/null
 # The GPU build of the native tests embeds PTX for PTX_ARCH, so it runs on any newer GPU.
 NVCC_TEST_FLAGS ?= -O2 -std=c++17 -gencode arch=$(PTX_ARCH),code=$(PTX_ARCH) -Werror all-warnings
 CXX_EMU_FLAGS ?= -O2 -std=c++17 -fPIC -Wall -Wextra -Werror
@@ -61,6 +66,7 @@ kernels: $(PTX)
 $(PTX_DIR)/%.ptx: kernels/%.cu
 	@mkdir -p $(PTX_DIR)
 	$(NVCC) $(NVCC_PTX_FLAGS) -o $@ $<
+	$(PTXAS) $(PTXAS_CHECK_FLAGS) -v $@ || { rm -f $@; exit 1; }
 
 # Fails when the committed PTX is not what the .cu files compile to. Comment lines (the compiler's
 # banner) are ignored; a different nvcc release than the one that wrote the PTX is reported and skipped,
@@ -72,6 +78,8 @@ check-ptx:
 	for src in $(KERNEL_SRCS); do \
 	  name=$$(basename $$src .cu); committed=$(PTX_DIR)/$$name.ptx; \
 	  if [ ! -f $$committed ]; then echo "check-ptx: $$committed missing (run make kernels)"; status=1; continue; fi; \
+	  if ! $(PTXAS) $(PTXAS_CHECK_FLAGS) $$committed; then \
+	    echo "check-ptx: $$committed exceeds a GPU limit (ptxas above): it would fail to load"; status=1; fi; \
 	  if ! grep -q "release $$release," $$committed; then \
 	    echo "check-ptx: $$committed was written by another nvcc release than $$release, skipped"; continue; fi; \
 	  $(NVCC) $(NVCC_PTX_FLAGS) -o $$tmp/$$name.ptx $$src || { status=1; continue; }; \

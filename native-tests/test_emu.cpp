@@ -26,6 +26,16 @@ static void shift_kernel(const float* in, float* out)
     out[base + t] = t > 0 ? s[t - 1] : 0.0f;
 }
 
+// Thread 0 writes its slot; every thread reads its own: all but one read shared memory never written.
+static void unwritten_shared(float* out)
+{
+    __shared__ float s[kThreads];
+    int t = threadIdx.x;
+    if (t == 0) s[0] = 1.0f;
+    __syncthreads();
+    out[blockIdx.x * kThreads + t] = s[t];
+}
+
 static void divergent_kernel(float* out)
 {
     if (threadIdx.x < kThreads / 2) __syncthreads();
@@ -123,5 +133,27 @@ int main()
     rc = emu::launch(dim3(1), dim3(2048), [] {});
     check.report("oversized block is rejected", rc != 0);
     printf(" %s\n", rc ? emu::last_error() : "accepted");
+
+    // GPU limits the kernels could cross with a large batch: grid y and z, and block z.
+    const dim3 too_large[] = {dim3(1, 65536, 1), dim3(1, 1, 65536)};
+    for (const dim3& grid : too_large) {
+        rc = emu::launch(grid, dim3(1), [] {});
+        check.report("grid over 65535 in y or z is rejected", rc != 0);
+        printf(" %s\n", rc ? emu::last_error() : "accepted");
+    }
+    rc = emu::launch(dim3(1), dim3(1, 1, 65), [] {});
+    check.report("block z over 64 is rejected", rc != 0);
+    printf(" %s\n", rc ? emu::last_error() : "accepted");
+
+    // The previous block left its values in shared memory; a GPU makes no such promise.
+    std::fill(out.begin(), out.end(), 0.0f);
+    rc = emu::launch(dim3(blocks), dim3(kThreads), [&] { unwritten_shared(out.data()); });
+    bool poisoned = rc == 0;
+    for (int b = 0; b < blocks; b++) {
+        poisoned = poisoned && out[b * kThreads] == 1.0f;
+        for (int t = 1; t < kThreads; t++) poisoned = poisoned && std::isnan(out[b * kThreads + t]);
+    }
+    check.report("unwritten shared memory reads as NaN in every block", poisoned);
+    printf(" %s\n", poisoned ? "poisoned" : "reads stale or zero values");
     return check.finish("emu");
 }

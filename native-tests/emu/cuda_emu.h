@@ -28,8 +28,9 @@ extern dim3 gridDim;
 #define __host__
 #define __forceinline__ inline
 // Blocks run one after another on one host thread, so one static copy per kernel is the block's
-// shared memory.
-#define __shared__ static
+// shared memory. All of it lives in one section, which every block start fills with NaNs: on a GPU
+// shared memory starts undefined, so a kernel that reads it before writing must not pass here.
+#define __shared__ static __attribute__((section("emu_shared")))
 
 // Suspends the calling fiber until every thread of the block has reached a barrier.
 void __syncthreads();
@@ -94,7 +95,9 @@ inline float __logf(float v) { return logf(v); }
 namespace emu {
 
 // Runs body once per thread of every block, blocks in order; returns 0, or non-zero with
-// last_error() set when some threads of a block exit while others wait at a barrier.
+// last_error() set when the configuration exceeds a GPU's limits (block over 1024 threads or
+// 1024 x 1024 x 64, grid y or z over 65535) or when some threads of a block exit while others
+// wait at a barrier.
 // Launches are serialised (the built-ins above are process-wide).
 int launch(dim3 grid, dim3 block, const std::function<void()>& body);
 

@@ -22,6 +22,9 @@ namespace {
 constexpr size_t kStackBytes = 64 * 1024;
 constexpr size_t kGuardBytes = 4096;
 constexpr unsigned kMaxThreads = 1024;
+// Limits of every GPU the PTX targets (compute capability 7.5 and later).
+constexpr unsigned kMaxBlockX = 1024, kMaxBlockY = 1024, kMaxBlockZ = 64;
+constexpr unsigned kMaxGridX = 2147483647u, kMaxGridYZ = 65535;
 
 enum class State { Fresh, Finished, AtBarrier, AtWarpSync };
 
@@ -149,6 +152,20 @@ uint32_t warp_exchange[kMaxThreads / 32][32];
 
 }  // namespace
 
+// Bounds of the emu_shared section (see __shared__); weak, so a program without shared memory links.
+extern "C" char __start_emu_shared[] __attribute__((weak));
+extern "C" char __stop_emu_shared[] __attribute__((weak));
+
+namespace {
+
+// Shared memory is undefined at block start on a GPU; all-ones bytes are NaN floats and -1 ints.
+void poison_shared_memory()
+{
+    if (__start_emu_shared && __stop_emu_shared) memset(__start_emu_shared, 0xff, __stop_emu_shared - __start_emu_shared);
+}
+
+}  // namespace
+
 void __syncthreads() { suspend(State::AtBarrier); }
 
 void __syncwarp(unsigned) { suspend(State::AtWarpSync); }
@@ -177,7 +194,9 @@ int launch(dim3 grid, dim3 block, const std::function<void()>& kernel_body)
 {
     std::lock_guard<std::mutex> lock(launch_mutex);
     unsigned long threads = (unsigned long)block.x * block.y * block.z;
-    if (threads == 0 || threads > kMaxThreads || grid.x == 0 || grid.y == 0 || grid.z == 0) {
+    if (threads == 0 || threads > kMaxThreads || block.x > kMaxBlockX || block.y > kMaxBlockY ||
+        block.z > kMaxBlockZ || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > kMaxGridX ||
+        grid.y > kMaxGridYZ || grid.z > kMaxGridYZ) {
         error_message = "invalid launch configuration: grid (" + std::to_string(grid.x) + "," +
                         std::to_string(grid.y) + "," + std::to_string(grid.z) + "), block (" +
                         std::to_string(block.x) + "," + std::to_string(block.y) + "," +
@@ -193,6 +212,7 @@ int launch(dim3 grid, dim3 block, const std::function<void()>& kernel_body)
         for (unsigned y = 0; y < grid.y; y++)
             for (unsigned x = 0; x < grid.x; x++) {
                 blockIdx = {x, y, z};
+                poison_shared_memory();
                 if (!run_block(block, (x + y + z) % 2 == 1)) return 1;
             }
     return 0;

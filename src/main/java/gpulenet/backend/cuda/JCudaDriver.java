@@ -24,11 +24,16 @@ import static jcuda.driver.JCudaDriver.cuModuleUnload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import jcuda.CudaException;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
@@ -58,6 +63,15 @@ import jcuda.jcublas.cublasOperation;
 public final class JCudaDriver implements CudaDriver {
 
     public static final String SYNC_ENV = "GPULENET_CUDA_SYNC";
+
+    /**
+     * Errors a kernel raises while it runs. They are sticky and reported by whichever call comes next,
+     * so that call's name is not where the fault is.
+     */
+    private static final Set<String> ASYNC_ERRORS = Set.of("CUDA_ERROR_ILLEGAL_ADDRESS", "CUDA_ERROR_LAUNCH_FAILED",
+            "CUDA_ERROR_MISALIGNED_ADDRESS", "CUDA_ERROR_ILLEGAL_INSTRUCTION", "CUDA_ERROR_HARDWARE_STACK_ERROR",
+            "CUDA_ERROR_INVALID_ADDRESS_SPACE", "CUDA_ERROR_INVALID_PC", "CUDA_ERROR_ASSERT", "CUDA_ERROR_LAUNCH_TIMEOUT");
+    private static final Pattern NVCC_RELEASE = Pattern.compile("Cuda compilation tools, release (\\d+\\.\\d+)");
 
     private static String nativeLoadFailure;
     private static boolean nativeLoaded;
@@ -192,12 +206,23 @@ public final class JCudaDriver implements CudaDriver {
             cuModuleLoadData(module, ptx);
         } catch (CudaException e) {
             String hint = e.getMessage().contains("UNSUPPORTED_PTX_VERSION")
-                    ? " (the driver supports CUDA " + readInfo(device).driverApi()
-                    + ", older than the nvcc that wrote the PTX; update the driver or rebuild the jar with make kernels)"
+                    ? " (" + ptxVersionHint(new String(ptx, StandardCharsets.US_ASCII), readInfo(device).driverApi()) + ")"
                     : "";
             throw new CudaUnavailableException("PTX load failed for kernels/" + name + ".ptx: " + e.getMessage() + hint);
         }
         return module;
+    }
+
+    /**
+     * Why a driver refuses PTX as too new: a driver loads PTX from an nvcc no newer than its own CUDA
+     * version, and the PTX's banner names the nvcc release that wrote it.
+     */
+    static String ptxVersionHint(String ptx, String driverCuda) {
+        Matcher m = NVCC_RELEASE.matcher(ptx);
+        String writer = m.find() ? "nvcc " + m.group(1) : "a newer nvcc";
+        return "the PTX was written by " + writer + " and needs a driver for that CUDA version or newer; this driver"
+                + " supports CUDA " + driverCuda + ": update the NVIDIA driver, or rebuild the jar (make jar) with an nvcc"
+                + " no newer than CUDA " + driverCuda;
     }
 
     private static DeviceInfo readInfo(CUdevice device) {
@@ -288,9 +313,7 @@ public final class JCudaDriver implements CudaDriver {
         try {
             cuMemcpyDtoH(host, at(src), bytes);
         } catch (CudaException e) {
-            // the copy waits for queued launches, so their failures surface here
-            throw failed("cuMemcpyDtoH of " + bytes + " bytes (or an earlier asynchronous launch; " + SYNC_ENV
-                    + "=1 names the kernel)", e);
+            throw failed("cuMemcpyDtoH of " + bytes + " bytes", e);
         }
     }
 
@@ -385,8 +408,7 @@ public final class JCudaDriver implements CudaDriver {
         try {
             cuCtxSynchronize();
         } catch (CudaException e) {
-            throw failed("cuCtxSynchronize (an earlier asynchronous launch failed; " + SYNC_ENV
-                    + "=1 names the kernel)", e);
+            throw failed("cuCtxSynchronize", e);
         }
     }
 
@@ -396,11 +418,24 @@ public final class JCudaDriver implements CudaDriver {
             return;
         }
         closed = true;
+        // after a kernel fault every call fails with it; each step still runs, so the context is released
+        List<Runnable> steps = new ArrayList<>();
         if (cublas != null) {
-            JCublas2.cublasDestroy(cublas);
+            steps.add(() -> JCublas2.cublasDestroy(cublas));
         }
-        modules.values().forEach(m -> cuModuleUnload(m));
-        cuDevicePrimaryCtxRelease(device);
+        modules.values().forEach(m -> steps.add(() -> cuModuleUnload(m)));
+        steps.add(() -> cuDevicePrimaryCtxRelease(device));
+        CudaException first = null;
+        for (Runnable step : steps) {
+            try {
+                step.run();
+            } catch (CudaException e) {
+                first = first == null ? e : first;
+            }
+        }
+        if (first != null) {
+            throw failed("closing the CUDA device", first);
+        }
     }
 
     private static CUdeviceptr base(DevicePtr p) {
@@ -416,6 +451,19 @@ public final class JCudaDriver implements CudaDriver {
     }
 
     private static CudaOperationException failed(String what, CudaException e) {
-        return new CudaOperationException(what + " failed: " + e.getMessage(), e);
+        return new CudaOperationException(failureMessage(what, e.getMessage()), e);
+    }
+
+    /**
+     * "{@code what} failed: {@code code}"; for an error raised by a running kernel, also that it may come
+     * from any earlier launch, and how to find which.
+     */
+    static String failureMessage(String what, String code) {
+        String message = what + " failed: " + code;
+        if (ASYNC_ERRORS.contains(code)) {
+            message += " (raised by a kernel of this or an earlier launch, since launches are asynchronous; "
+                    + SYNC_ENV + "=1 synchronises after every launch to name the kernel)";
+        }
+        return message;
     }
 }
