@@ -17,19 +17,22 @@ final class MaxPool2x2 {
             for (int plane = begin; plane < end; plane++) {
                 for (int i = 0; i < ph; i++) {
                     for (int j = 0; j < pw; j++) {
+                        // Selects rather than branches: which element wins is data-dependent, so
+                        // branches would mispredict about half the time.
                         int top = plane * h * w + 2 * i * w + 2 * j;
                         int best = top;
-                        if (x[xo + top + 1] > x[xo + best]) {
-                            best = top + 1;
-                        }
-                        if (x[xo + top + w] > x[xo + best]) {
-                            best = top + w;
-                        }
-                        if (x[xo + top + w + 1] > x[xo + best]) {
-                            best = top + w + 1;
-                        }
+                        float max = x[xo + top];
+                        float v = x[xo + top + 1];
+                        best = v > max ? top + 1 : best;
+                        max = v > max ? v : max;
+                        v = x[xo + top + w];
+                        best = v > max ? top + w : best;
+                        max = v > max ? v : max;
+                        v = x[xo + top + w + 1];
+                        best = v > max ? top + w + 1 : best;
+                        max = v > max ? v : max;
                         int out = plane * ph * pw + i * pw + j;
-                        y[yo + out] = x[xo + best];
+                        y[yo + out] = max;
                         arg[ao + out] = best;
                     }
                 }
