@@ -42,9 +42,9 @@ public final class EvalCommand implements Callable<Integer> {
             throw new InputException("--batch-size must be positive, got " + batchSize);
         }
         Checkpoint saved = Checkpoint.read(checkpoint);
+        DataSets data = deviceOptions.loadData();
+        LeNet5.requireInputSize(data.test());
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
-            DataSets data = deviceOptions.loadData();
-            LeNet5.requireInputSize(data.test());
             Parameters params = new Parameters(backend);
             saved.applyTo(params);
             LeNet5 model = new LeNet5(backend, params, batchSize);

@@ -36,12 +36,13 @@ public final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         GemmChoice gemmChoice = gemm.choice();
+        int cpuThreads = threads.cpuThreads();
         MachineFacts machine = MachineFacts.current();
         out.println(new Version().getVersion()[0]);
         out.printf(Locale.ROOT, "Java: %s, %s%n", machine.javaVersion(), machine.javaVm());
         out.println("OS: " + machine.os());
         out.printf(Locale.ROOT, "CPU: %s, %d cores; the CPU backend would use %d worker threads%n",
-                machine.cpuModel(), machine.cores(), threads.cpuThreads());
+                machine.cpuModel(), machine.cores(), cpuThreads);
         try (CudaBackend cuda = CudaBackend.open(gemmChoice)) {
             DeviceInfo d = cuda.deviceInfo();
             out.printf(Locale.ROOT, "CUDA device: %s, compute capability %d.%d, %.1f GiB%n", d.name(), d.ccMajor(), d.ccMinor(),

@@ -70,8 +70,8 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Checkpoint checkpoint = resume != null ? Checkpoint.read(resume) : null;
         TrainConfig config = config(checkpoint);
+        DataSets data = deviceOptions.loadData();
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
-            DataSets data = deviceOptions.loadData();
             out.printf("Data: %s, %d training and %d test images%n", data.name(), data.train().count(), data.test().count());
             out.flush();
             Trainer trainer = new Trainer(backend, data, config, out, System.console() != null);
