@@ -17,20 +17,18 @@ final class MaxPool2x2 {
             for (int plane = begin; plane < end; plane++) {
                 for (int i = 0; i < ph; i++) {
                     for (int j = 0; j < pw; j++) {
-                        // Selects rather than branches: which element wins is data-dependent, so
-                        // branches would mispredict about half the time.
+                        // Branch-free: which element wins is data-dependent, so branches would
+                        // mispredict about half the time, and the JIT compiles a float select
+                        // (v > max ? v : max) to a branch, while Math.max and an int select on a
+                        // float comparison compile to branch-free instructions.
                         int top = plane * h * w + 2 * i * w + 2 * j;
-                        int best = top;
-                        float max = x[xo + top];
-                        float v = x[xo + top + 1];
-                        best = v > max ? top + 1 : best;
-                        max = v > max ? v : max;
-                        v = x[xo + top + w];
-                        best = v > max ? top + w : best;
-                        max = v > max ? v : max;
-                        v = x[xo + top + w + 1];
-                        best = v > max ? top + w + 1 : best;
-                        max = v > max ? v : max;
+                        float a = x[xo + top], b = x[xo + top + 1];
+                        float c = x[xo + top + w], d = x[xo + top + w + 1];
+                        float max = Math.max(Math.max(a, b), Math.max(c, d));
+                        int best = top + w + 1;
+                        best = c == max ? top + w : best;
+                        best = b == max ? top + 1 : best;
+                        best = a == max ? top : best;
                         int out = plane * ph * pw + i * pw + j;
                         y[yo + out] = max;
                         arg[ao + out] = best;
