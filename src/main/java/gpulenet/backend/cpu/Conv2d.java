@@ -9,14 +9,17 @@ import java.util.Arrays;
  *
  * <ul>
  *   <li>forward: Y[K,Q] = W[K,J] cols[J,Q] (J = C*R*R taps) over "wide" positions, see {@link #forward};</li>
- *   <li>input gradient: dcols[J,P] = W^T dY (P = OH*OW positions), then each patch is added back
+ *   <li>input gradient: dpatches[P,J] = dY^T W (P = OH*OW positions), then each patch is added back
  *       where it was read;</li>
  *   <li>weight gradient: dW[K,J+1] += dY[K,P] patches[P,J+1], where the extra column of ones makes
  *       the last column the bias gradient; or, when there are few taps, per-lane sums
  *       (see {@link #weightGradientByLanes}).</li>
  * </ul>
  *
- * Forward and input gradient are independent per sample. The weight gradient is summed per fixed
+ * <p>The two backward products visit only the nonzeros of dY ({@link NonzeroRows}): after max-pool and
+ * ReLU at most one position in four has a gradient.
+ *
+ * <p>Forward and input gradient are independent per sample. The weight gradient is summed per fixed
  * chunk of samples, then the chunk sums are added in chunk order, so the bits depend on the batch
  * but not on how many threads there are.
  */
@@ -90,15 +93,21 @@ final class Conv2d {
             for (int chunk = begin; chunk < end; chunk++) {
                 int first = chunk * chunkSize;
                 int last = Math.min(g.batch, first + chunkSize);
+                int row = chunk * g.k;
                 if (byLanes) {
-                    weightGradientByLanes(g, s, x, xo, dy, dyo, first, last, partials, chunk * g.k);
+                    weightGradientByLanes(g, s, x, xo, dy, dyo, first, last, partials, row);
                 } else {
-                    weightGradientByPatches(g, s, x, xo, dy, dyo, first, last, partials, chunk * g.k, width);
+                    for (int k = 0; k < g.k; k++) {
+                        Arrays.fill(partials[row + k], 0, width, 0f);
+                    }
                 }
-                if (dxt != null) {
-                    for (int n = first; n < last; n++) {
-                        inputGradient(g, s, w, wo, dy, dyo + n * g.k * g.positions, dxt.floats(),
-                                dxt.offset() + n * g.inputSize());
+                for (int n = first; n < last && (!byLanes || dxt != null); n++) {
+                    s.nonzeros.scan(dy, dyo + n * g.k * g.positions, g.k, g.positions);
+                    if (!byLanes) {
+                        weightGradientByPatches(g, s, x, xo + n * g.inputSize(), partials, row, width);
+                    }
+                    if (dxt != null) {
+                        inputGradient(g, s, w, wo, dxt.floats(), dxt.offset() + n * g.inputSize());
                     }
                 }
             }
@@ -123,22 +132,16 @@ final class Conv2d {
     }
 
     /**
-     * The weight gradient of samples [first, last) as a GEMM, dW[K,J+1] = sum dY[K,P] patches[P,J+1],
-     * into partials[row .. row+K). Good when there are many taps (long rows of patches).
+     * Adds one sample's weight gradient, dW[K,J+1] += dY[K,P] patches[P,J+1], into partials[row .. row+K)
+     * over the nonzeros of dY listed in the scratch. Good when there are many taps (long rows of patches).
      */
-    private static void weightGradientByPatches(Geometry g, Scratch s, float[] x, int xo, float[] dy, int dyo,
-                                                int first, int last, float[][] partials, int row, int width) {
+    private static void weightGradientByPatches(Geometry g, Scratch s, float[] x, int sample, float[][] partials,
+                                                int row, int width) {
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
         float[][] patches = s.matrix(Scratch.Slot.COLUMNS, g.positions, width);
-        for (int k = 0; k < g.k; k++) {
-            Arrays.fill(partials[row + k], 0, width, 0f);
-        }
-        for (int n = first; n < last; n++) {
-            g.pad(x, xo + n * g.inputSize(), padded);
-            g.patches(padded, patches);
-            Gemm.multiplyAdd(g.k, width, g.positions, dy, dyo + n * g.k * g.positions, g.positions, 1, patches, 0,
-                    partials, row);
-        }
+        g.pad(x, sample, padded);
+        g.patches(padded, patches);
+        Gemm.multiplyAdd(s.nonzeros, width, patches, partials, row);
     }
 
     /**
@@ -208,11 +211,11 @@ final class Conv2d {
     }
 
     /**
-     * dx of one sample: dpatches[P,J] = dY^T W, the gradient of every patch, then each patch is added
-     * back where it was read (see {@link Geometry#addPatches}).
+     * dx of one sample: dpatches[P,J] = dY^T W over the nonzeros of dY listed in the scratch, the
+     * gradient of every patch, then each patch is added back where it was read (see
+     * {@link Geometry#addPatches}).
      */
-    private static void inputGradient(Geometry g, Scratch s, float[] w, int wo, float[] dy, int sample, float[] dx,
-                                      int dxo) {
+    private static void inputGradient(Geometry g, Scratch s, float[] w, int wo, float[] dx, int dxo) {
         int width = Gemm.padded(g.taps);
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
         float[][] kernels = s.matrix(Scratch.Slot.OPERAND, g.k, width);
@@ -224,7 +227,7 @@ final class Conv2d {
         for (int p = 0; p < g.positions; p++) {
             Arrays.fill(dpatches[p], 0, width, 0f);
         }
-        Gemm.multiplyAdd(g.positions, width, g.k, dy, sample, 1, g.positions, kernels, 0, dpatches, 0);
+        Gemm.multiplyAddTransposed(s.nonzeros, width, kernels, dpatches);
         Arrays.fill(padded, 0, g.paddedSize(), 0f);
         g.addPatches(dpatches, padded, sums, width);
         g.unpad(padded, dx, dxo);

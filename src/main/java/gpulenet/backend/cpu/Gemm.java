@@ -2,13 +2,16 @@ package gpulenet.backend.cpu;
 
 /**
  * The one matrix kernel behind convolution and linear layers: C[m,n] += A[m,k] B[k,n]. The innermost
- * loop runs along a row of C and four rows of B (c[j] += a0*b0[j] + a1*b1[j] + a2*b2[j] + a3*b3[j]),
+ * loop runs along a row of C and four rows of B (c[j] = c[j] + a0*b0[j] + a1*b1[j] + a2*b2[j] + a3*b3[j]),
  * a form the JIT compiles to SIMD code; a dot-product loop would stay scalar. B and C are arrays of
  * rows indexed from 0: with a row offset the JIT (JDK 17) cannot rule out that a row of C overlaps a
  * row of B and leaves the loop scalar, about five times slower. A is read one element at a time, so
- * any strides work, which lets callers pass a transposed A without copying it. Each element of C
- * sums over k in the same fixed order whatever m and n are, so splitting C across threads never
- * changes the bits.
+ * any strides work, which lets callers pass a transposed A without copying it.
+ *
+ * <p>Every element of C adds its terms a[i,p] * b[p,j] one at a time in increasing p, whatever m and
+ * n are, so splitting C across threads never changes the bits. Because a zero term adds exactly
+ * nothing, the products over a {@link NonzeroRows} list, which skip A's zeros, give the same bits as
+ * the dense product (but for the sign of a zero sum).
  */
 final class Gemm {
     /**
@@ -21,6 +24,8 @@ final class Gemm {
     }
 
     /**
+     * C[m,n] += A[m,k] B[k,n], B streaming past blocks of C's rows.
+     *
      * @param a element (i, p) of A is a[ao + i * aRow + p * aCol]
      * @param b row p of B is b[bRow + p]
      * @param c row i of C is c[cRow + i]
@@ -42,22 +47,66 @@ final class Gemm {
                     float a1 = a[ai + aCol];
                     float a2 = a[ai + 2 * aCol];
                     float a3 = a[ai + 3 * aCol];
-                    float[] ci = c[cRow + i];
-                    for (int j = 0; j < n; j++) {
-                        ci[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
-                    }
+                    addTerms(c[cRow + i], n, a0, b0, a1, b1, a2, b2, a3, b3);
                 }
             }
             for (; p < k; p++) {
                 float[] b0 = b[bRow + p];
                 for (int i = first; i < last; i++) {
-                    float a0 = a[ao + i * aRow + p * aCol];
-                    float[] ci = c[cRow + i];
-                    for (int j = 0; j < n; j++) {
-                        ci[j] += a0 * b0[j];
-                    }
+                    addTerms(c[cRow + i], n, a[ao + i * aRow + p * aCol], b0);
                 }
             }
+        }
+    }
+
+    /**
+     * C[m,n] += A[m,k] B[k,n] for an A given by its nonzeros (m = a.rows()), doing the work of the
+     * nonzeros only: each row of C adds the rows of B under its row's nonzeros, four at a time.
+     *
+     * @param b row p of B is b[p]
+     * @param c row i of C is c[cRow + i]
+     */
+    static void multiplyAdd(NonzeroRows a, int n, float[][] b, float[][] c, int cRow) {
+        for (int i = 0; i < a.rows(); i++) {
+            float[] ci = c[cRow + i];
+            int q = a.start(i);
+            int end = a.end(i);
+            for (; q + 4 <= end; q += 4) {
+                addTerms(ci, n, a.value(q), b[a.column(q)], a.value(q + 1), b[a.column(q + 1)],
+                        a.value(q + 2), b[a.column(q + 2)], a.value(q + 3), b[a.column(q + 3)]);
+            }
+            for (; q < end; q++) {
+                addTerms(ci, n, a.value(q), b[a.column(q)]);
+            }
+        }
+    }
+
+    /**
+     * C[k,n] += A^T B for A [m,k] given by its nonzeros (m = a.rows()): each nonzero A[r,p] adds A[r,p]
+     * times row r of B into row p of C, in increasing r.
+     *
+     * @param b row r of B is b[r]
+     * @param c row p of C is c[p]
+     */
+    static void multiplyAddTransposed(NonzeroRows a, int n, float[][] b, float[][] c) {
+        for (int r = 0; r < a.rows(); r++) {
+            float[] br = b[r];
+            for (int q = a.start(r); q < a.end(r); q++) {
+                addTerms(c[a.column(q)], n, a.value(q), br);
+            }
+        }
+    }
+
+    private static void addTerms(float[] c, int n, float a0, float[] b0) {
+        for (int j = 0; j < n; j++) {
+            c[j] += a0 * b0[j];
+        }
+    }
+
+    private static void addTerms(float[] c, int n, float a0, float[] b0, float a1, float[] b1, float a2, float[] b2,
+                                 float a3, float[] b3) {
+        for (int j = 0; j < n; j++) {
+            c[j] = c[j] + a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
         }
     }
 

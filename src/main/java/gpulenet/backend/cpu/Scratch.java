@@ -8,6 +8,8 @@ package gpulenet.backend.cpu;
 final class Scratch {
     private final float[][] vectors = new float[Slot.values().length][];
     private final float[][][] matrices = new float[Slot.values().length][][];
+    /** The nonzeros of one sample's output gradient (conv). */
+    final NonzeroRows nonzeros = new NonzeroRows();
 
     /** What each buffer holds; one slot per concurrent use. */
     enum Slot {
