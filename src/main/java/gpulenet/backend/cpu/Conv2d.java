@@ -30,6 +30,8 @@ final class Conv2d {
      */
     static final int CHUNK = 4;
     static final int LANE_CHUNK = 16;
+    /** Samples whose products the lane form adds in one pass over the accumulators. */
+    private static final int LANE_GROUP = 3;
     /** Most floats of per-lane accumulators (1 MiB per worker) the lane form may use. */
     private static final long LANE_ACCUMULATOR_FLOATS = 1 << 18;
 
@@ -55,7 +57,7 @@ final class Conv2d {
             float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, width);
             for (int n = begin; n < end; n++) {
                 g.pad(x, xo + n * g.inputSize(), padded);
-                g.wideColumns(padded, cols, width);
+                g.wideColumns(padded, cols, 0, width);
                 for (int k = 0; k < g.k; k++) {
                     Arrays.fill(product[k], 0, width, b[bo + k]);
                 }
@@ -150,37 +152,50 @@ final class Conv2d {
      * (channel, tap) pair gets an accumulator over the wide positions, acc[q] += dY[q] * tap[q], summed
      * across the chunk and reduced to one number at its end. dY is laid out wide with zeros in the
      * extra columns, so those positions add nothing; the bias gets an accumulator of dY alone.
+     * Samples are taken {@value #LANE_GROUP} at a time, so the accumulators (hundreds of KiB, beyond
+     * the first-level cache) are read and written once per group rather than once per sample.
      */
     private static void weightGradientByLanes(Geometry g, Scratch s, float[] x, int xo, float[] dy, int dyo,
                                               int first, int last, float[][] partials, int row) {
         int width = g.wideWidth();
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedWideSize());
-        float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
-        float[][] dyWide = s.matrix(Scratch.Slot.OPERAND, g.k, width);
+        float[][] cols = s.matrix(Scratch.Slot.COLUMNS, LANE_GROUP * g.taps, width);
+        float[][] dyWide = s.matrix(Scratch.Slot.OPERAND, LANE_GROUP * g.k, width);
         float[][] acc = s.matrix(Scratch.Slot.ACCUMULATORS, g.k * (g.taps + 1), width);
         for (int a = 0; a < g.k * (g.taps + 1); a++) {
             Arrays.fill(acc[a], 0, width, 0f);
         }
-        for (int n = first; n < last; n++) {
-            g.pad(x, xo + n * g.inputSize(), padded);
-            g.wideColumns(padded, cols, width);
-            int sample = dyo + n * g.k * g.positions;
-            for (int k = 0; k < g.k; k++) {
-                float[] d = dyWide[k];
-                Arrays.fill(d, 0, width, 0f);
-                for (int i = 0; i < g.oh; i++) {
-                    System.arraycopy(dy, sample + (k * g.oh + i) * g.ow, d, i * g.wp, g.ow);
-                }
-                for (int t = 0; t < g.taps; t++) {
-                    float[] a = acc[k * (g.taps + 1) + t];
-                    float[] c = cols[t];
-                    for (int q = 0; q < width; q++) {
-                        a[q] += d[q] * c[q];
+        for (int n0 = first; n0 < last; n0 += LANE_GROUP) {
+            int group = Math.min(LANE_GROUP, last - n0);
+            for (int m = 0; m < group; m++) {
+                int n = n0 + m;
+                g.pad(x, xo + n * g.inputSize(), padded);
+                g.wideColumns(padded, cols, m * g.taps, width);
+                int sample = dyo + n * g.k * g.positions;
+                for (int k = 0; k < g.k; k++) {
+                    float[] d = dyWide[m * g.k + k];
+                    Arrays.fill(d, 0, width, 0f);
+                    for (int i = 0; i < g.oh; i++) {
+                        System.arraycopy(dy, sample + (k * g.oh + i) * g.ow, d, i * g.wp, g.ow);
                     }
                 }
-                float[] a = acc[k * (g.taps + 1) + g.taps];
-                for (int q = 0; q < width; q++) {
-                    a[q] += d[q];
+            }
+            for (int k = 0; k < g.k; k++) {
+                int base = k * (g.taps + 1);
+                if (group == LANE_GROUP) {
+                    float[] d0 = dyWide[k], d1 = dyWide[g.k + k], d2 = dyWide[2 * g.k + k];
+                    for (int t = 0; t < g.taps; t++) {
+                        addProducts(acc[base + t], width, d0, cols[t], d1, cols[g.taps + t], d2, cols[2 * g.taps + t]);
+                    }
+                    addSums(acc[base + g.taps], width, d0, d1, d2);
+                } else {
+                    for (int m = 0; m < group; m++) {
+                        float[] d = dyWide[m * g.k + k];
+                        for (int t = 0; t < g.taps; t++) {
+                            addProduct(acc[base + t], width, d, cols[m * g.taps + t]);
+                        }
+                        addSum(acc[base + g.taps], width, d);
+                    }
                 }
             }
         }
@@ -188,6 +203,36 @@ final class Conv2d {
             for (int t = 0; t <= g.taps; t++) {
                 partials[row + k][t] = sumOfVectors(acc[k * (g.taps + 1) + t], width);
             }
+        }
+    }
+
+    private static void addProduct(float[] a, int width, float[] d, float[] c) {
+        for (int q = 0; q < width; q++) {
+            a[q] += d[q] * c[q];
+        }
+    }
+
+    /**
+     * Three samples at once, a[q] = a[q] + d0[q] * c0[q] + d1[q] * c1[q] + d2[q] * c2[q]: the additions
+     * of three {@link #addProduct} calls in the same order, so the same bits, with a third of the
+     * accumulator traffic.
+     */
+    private static void addProducts(float[] a, int width, float[] d0, float[] c0, float[] d1, float[] c1, float[] d2,
+                                    float[] c2) {
+        for (int q = 0; q < width; q++) {
+            a[q] = a[q] + d0[q] * c0[q] + d1[q] * c1[q] + d2[q] * c2[q];
+        }
+    }
+
+    private static void addSum(float[] a, int width, float[] d) {
+        for (int q = 0; q < width; q++) {
+            a[q] += d[q];
+        }
+    }
+
+    private static void addSums(float[] a, int width, float[] d0, float[] d1, float[] d2) {
+        for (int q = 0; q < width; q++) {
+            a[q] = a[q] + d0[q] + d1[q] + d2[q];
         }
     }
 
@@ -275,15 +320,16 @@ final class Conv2d {
         }
 
         /**
-         * cols[tap][q] = padded[channel][q / WP + dr][q % WP + ds] for q in [0, width): each tap's row
-         * is one contiguous slice of the padded sample. Positions past OW in a row, and past OH rows,
-         * read neighbouring values or the buffer's slack; their results are dropped.
+         * cols[firstRow + tap][q] = padded[channel][q / WP + dr][q % WP + ds] for q in [0, width): each
+         * tap's row is one contiguous slice of the padded sample. Positions past OW in a row, and past OH
+         * rows, read neighbouring values or the buffer's slack; their results are dropped.
          */
-        void wideColumns(float[] padded, float[][] cols, int width) {
+        void wideColumns(float[] padded, float[][] cols, int firstRow, int width) {
             for (int cc = 0; cc < c; cc++) {
                 for (int dr = 0; dr < r; dr++) {
                     for (int ds = 0; ds < r; ds++) {
-                        System.arraycopy(padded, (cc * hp + dr) * wp + ds, cols[(cc * r + dr) * r + ds], 0, width);
+                        System.arraycopy(padded, (cc * hp + dr) * wp + ds, cols[firstRow + (cc * r + dr) * r + ds], 0,
+                                width);
                     }
                 }
             }
