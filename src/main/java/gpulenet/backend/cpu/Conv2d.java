@@ -64,16 +64,23 @@ final class Conv2d {
                 Gemm.multiplyAdd(g.k, width, g.taps, w, wo, g.taps, 1, cols, 0, product, 0);
                 for (int k = 0; k < g.k; k++) {
                     float[] row = product[k];
+                    if (relu) {
+                        relu(row, width);
+                    }
                     int dst = yo + (n * g.k + k) * g.positions;
                     for (int i = 0; i < g.oh; i++) {
-                        for (int j = 0; j < g.ow; j++) {
-                            float v = row[i * g.wp + j];
-                            y[dst + i * g.ow + j] = relu ? Math.max(v, 0f) : v;
-                        }
+                        System.arraycopy(row, i * g.wp, y, dst + i * g.ow, g.ow);
                     }
                 }
             }
         });
+    }
+
+    /** ReLU in place over a whole row, which the JIT vectorises; copying out only the kept columns would not be. */
+    private static void relu(float[] row, int width) {
+        for (int q = 0; q < width; q++) {
+            row[q] = Math.max(row[q], 0f);
+        }
     }
 
     /**
