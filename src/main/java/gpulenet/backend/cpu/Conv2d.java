@@ -49,31 +49,35 @@ final class Conv2d {
         Geometry g = new Geometry(xt, wt.dim(0), wt.dim(2), pad);
         float[] x = xt.floats(), w = wt.floats(), b = bt.floats(), y = yt.floats();
         int xo = xt.offset(), wo = wt.offset(), bo = bt.offset(), yo = yt.offset();
-        int width = g.wideWidth();
         pool.forEach(g.batch, (worker, begin, end) -> {
-            Scratch s = scratch[worker];
-            float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedWideSize());
-            float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
-            float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, width);
             for (int n = begin; n < end; n++) {
-                g.pad(x, xo + n * g.inputSize(), padded);
-                g.wideColumns(padded, cols, 0, width);
-                for (int k = 0; k < g.k; k++) {
-                    Arrays.fill(product[k], 0, width, b[bo + k]);
-                }
-                Gemm.multiplyAdd(g.k, width, g.taps, w, wo, g.taps, 1, cols, 0, product, 0);
-                for (int k = 0; k < g.k; k++) {
-                    float[] row = product[k];
-                    if (relu) {
-                        relu(row, width);
-                    }
-                    int dst = yo + (n * g.k + k) * g.positions;
-                    for (int i = 0; i < g.oh; i++) {
-                        System.arraycopy(row, i * g.wp, y, dst + i * g.ow, g.ow);
-                    }
-                }
+                forwardSample(g, scratch[worker], x, xo + n * g.inputSize(), w, wo, b, bo, relu, y,
+                        yo + n * g.k * g.positions);
             }
         });
+    }
+
+    private static void forwardSample(Geometry g, Scratch s, float[] x, int xSample, float[] w, int wo, float[] b,
+                                      int bo, boolean relu, float[] y, int ySample) {
+        int width = g.wideWidth();
+        float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedWideSize());
+        float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
+        float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, width);
+        g.pad(x, xSample, padded);
+        g.wideColumns(padded, cols, 0, width);
+        for (int k = 0; k < g.k; k++) {
+            Arrays.fill(product[k], 0, width, b[bo + k]);
+        }
+        Gemm.multiplyAdd(g.k, width, g.taps, w, wo, g.taps, 1, cols, 0, product, 0);
+        for (int k = 0; k < g.k; k++) {
+            float[] row = product[k];
+            if (relu) {
+                relu(row, width);
+            }
+            for (int i = 0; i < g.oh; i++) {
+                System.arraycopy(row, i * g.wp, y, ySample + (k * g.oh + i) * g.ow, g.ow);
+            }
+        }
     }
 
     /** ReLU in place over a whole row, which the JIT vectorises; copying out only the kept columns would not be. */
