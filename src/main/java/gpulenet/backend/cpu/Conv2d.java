@@ -177,27 +177,28 @@ final class Conv2d {
             Arrays.fill(acc[a], 0, width, 0f);
         }
         for (int n0 = first; n0 < last; n0 += LANE_GROUP) {
-            for (int m = 0; m < LANE_GROUP; m++) {
-                if (n0 + m < last) {
-                    laneOperands(g, x, xo + (n0 + m) * g.inputSize(), dy, dyo + (n0 + m) * g.k * g.positions, padded,
-                            cols, m * g.taps, dyWide, m * g.k, width);
-                } else {
-                    // A group past the end of the chunk is filled with zeros, which add exactly nothing.
-                    for (int t = 0; t < g.taps; t++) {
-                        Arrays.fill(cols[m * g.taps + t], 0, width, 0f);
-                    }
-                    for (int k = 0; k < g.k; k++) {
-                        Arrays.fill(dyWide[m * g.k + k], 0, width, 0f);
-                    }
-                }
+            int group = Math.min(LANE_GROUP, last - n0);
+            for (int m = 0; m < group; m++) {
+                laneOperands(g, x, xo + (n0 + m) * g.inputSize(), dy, dyo + (n0 + m) * g.k * g.positions, padded,
+                        cols, m * g.taps, dyWide, m * g.k, width);
             }
             for (int k = 0; k < g.k; k++) {
                 int base = k * (g.taps + 1);
-                float[] d0 = dyWide[k], d1 = dyWide[g.k + k], d2 = dyWide[2 * g.k + k];
-                for (int t = 0; t < g.taps; t++) {
-                    addProducts(acc[base + t], width, d0, cols[t], d1, cols[g.taps + t], d2, cols[2 * g.taps + t]);
+                if (group == LANE_GROUP) {
+                    float[] d0 = dyWide[k], d1 = dyWide[g.k + k], d2 = dyWide[2 * g.k + k];
+                    for (int t = 0; t < g.taps; t++) {
+                        addProducts(acc[base + t], width, d0, cols[t], d1, cols[g.taps + t], d2, cols[2 * g.taps + t]);
+                    }
+                    addSums(acc[base + g.taps], width, d0, d1, d2);
+                } else {
+                    for (int m = 0; m < group; m++) {
+                        float[] d = dyWide[m * g.k + k];
+                        for (int t = 0; t < g.taps; t++) {
+                            addProduct(acc[base + t], width, d, cols[m * g.taps + t]);
+                        }
+                        addSum(acc[base + g.taps], width, d);
+                    }
                 }
-                addSums(acc[base + g.taps], width, d0, d1, d2);
             }
         }
         for (int k = 0; k < g.k; k++) {
@@ -224,6 +225,12 @@ final class Conv2d {
         }
     }
 
+    private static void addProduct(float[] a, int width, float[] d, float[] c) {
+        for (int q = 0; q < width; q++) {
+            a[q] += d[q] * c[q];
+        }
+    }
+
     /**
      * Three samples at once, a[q] = a[q] + d0[q] * c0[q] + d1[q] * c1[q] + d2[q] * c2[q]: the additions
      * of the samples one by one, in the same order, so the same values, with a third of the
@@ -233,6 +240,12 @@ final class Conv2d {
                                     float[] c2) {
         for (int q = 0; q < width; q++) {
             a[q] = a[q] + d0[q] * c0[q] + d1[q] * c1[q] + d2[q] * c2[q];
+        }
+    }
+
+    private static void addSum(float[] a, int width, float[] d) {
+        for (int q = 0; q < width; q++) {
+            a[q] += d[q];
         }
     }
 
