@@ -114,7 +114,10 @@ final class Conv2d {
                         Arrays.fill(partials[row + k], 0, width, 0f);
                     }
                 }
-                for (int n = first; n < last && (!byLanes || dxt != null); n++) {
+                if (byLanes && dxt == null) {
+                    continue;
+                }
+                for (int n = first; n < last; n++) {
                     s.nonzeros.scan(dy, dyo + n * g.k * g.positions, g.k, g.positions);
                     if (!byLanes) {
                         weightGradientByPatches(g, s, x, xo + n * g.inputSize(), partials, row, width);
