@@ -39,6 +39,8 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
     public static final String SCHEDULE = "schedule";
     public static final String LR_DECAY = "lr_decay";
     public static final String DATASET = "dataset";
+    /** "true" when written by a dry run: a few steps of an epoch, not the whole epoch it names. */
+    public static final String DRY_RUN = "dry_run";
 
     public Checkpoint {
         if (values.length != Parameters.TOTAL || (momentum != null && momentum.length != Parameters.TOTAL)) {

@@ -61,6 +61,9 @@ public final class Trainer {
         if (!checkpoint.hasOptimizerState()) {
             throw new InputException(source + ": checkpoint has no optimizer state (optimizer.momentum.*), so it cannot be resumed");
         }
+        if ("true".equals(checkpoint.metadata().get(Checkpoint.DRY_RUN))) {
+            throw new InputException(source + ": written by --dry-run (a few steps, not a whole epoch), so it cannot be resumed");
+        }
         long epoch = checkpoint.requireLong(Checkpoint.EPOCH, source);
         long savedStep = checkpoint.requireLong(Checkpoint.STEP, source);
         if (epoch < 0 || savedStep < 0 || epoch > Integer.MAX_VALUE) {
@@ -170,6 +173,9 @@ public final class Trainer {
         m.put(Checkpoint.LR_DECAY, Float.toString(config.lrDecay()));
         m.put(Checkpoint.SCHEDULE, config.schedule());
         m.put(Checkpoint.DATASET, data.name());
+        if (config.dryRun()) {
+            m.put(Checkpoint.DRY_RUN, "true");
+        }
         return m;
     }
 }

@@ -106,6 +106,18 @@ class TrainerTest {
     }
 
     @Test
+    void aDryRunCheckpointSaysSoAndCannotBeResumed() {
+        Path file = dir.resolve("dry.safetensors");
+        TrainConfig dry = new TrainConfig(3, 64, 0.05f, 0.9f, 0f, 0.5f, 5, 1, true, file);
+        trainer(dry, new StringWriter()).run();
+        Checkpoint written = Checkpoint.read(file);
+        assertEquals("true", written.metadata().get(Checkpoint.DRY_RUN));
+        InputException e = assertThrows(InputException.class,
+                () -> trainer(config(2, 5), new StringWriter()).resumeFrom(written, file));
+        assertTrue(e.getMessage().contains("--dry-run"), e.getMessage());
+    }
+
+    @Test
     void weightsWithoutMomentumCannotBeResumed() {
         Checkpoint weightsOnly = new Checkpoint(Parameters.initialValues(1), null, Map.of(Checkpoint.EPOCH, "1", Checkpoint.STEP, "9"));
         InputException e = assertThrows(InputException.class,
