@@ -1,5 +1,6 @@
 package gpulenet.cli;
 
+import gpulenet.data.IdxFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AppTest {
@@ -31,6 +33,20 @@ class AppTest {
     }
 
     @Test
+    void resumeContinuesASavedRunAtTheNextEpoch() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 256, 64);
+        Path ckpt = dir.resolve("epoch1.safetensors");
+        Run first = run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "1", "--save", ckpt.toString());
+        assertEquals(0, first.code(), first.err());
+
+        Run resumed = run("train", "--data", data.toString(), "--device", "cpu", "--resume", ckpt.toString(), "--epochs", "2");
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("Resuming " + ckpt + " after epoch 1"), resumed.out());
+        assertTrue(resumed.out().contains("Train Epoch: 2 [256/256 (100%)]"), resumed.out());
+        assertFalse(resumed.out().contains("Train Epoch: 1 "), resumed.out());
+    }
+
+    @Test
     void dryRunTrainsSavesAndEvalReadsTheCheckpoint() {
         Path ckpt = dir.resolve("dry.safetensors");
         Run train = run("train", "--dry-run", "--device", "cpu", "--threads", "2", "--log-interval", "2", "--save", ckpt.toString());
@@ -40,10 +56,10 @@ class AppTest {
         assertTrue(train.out().contains("images/s"), train.out());
         assertTrue(Files.isRegularFile(ckpt));
 
-        Run resumed = run("train", "--dry-run", "--device", "cpu", "--resume", ckpt.toString(), "--epochs", "2");
-        assertEquals(0, resumed.code(), resumed.err());
-        assertTrue(resumed.out().contains("Resuming " + ckpt + " after epoch 1"), resumed.out());
-        assertTrue(resumed.out().contains("Train Epoch: 2 ["), resumed.out());
+        Run resumed = run("train", "--device", "cpu", "--resume", ckpt.toString(), "--epochs", "2");
+        assertEquals(2, resumed.code());
+        assertEquals("gpu-lenet: error: " + ckpt + ": written by --dry-run (a few steps, not a whole epoch), so it cannot be resumed\n",
+                resumed.err());
 
         Run eval = run("eval", "--checkpoint", ckpt.toString(), "--device", "cpu");
         assertEquals(0, eval.code(), eval.err());
