@@ -47,7 +47,7 @@ public final class EvalCommand implements Callable<Integer> {
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
             Parameters params = new Parameters(backend);
             saved.applyTo(params);
-            LeNet5 model = new LeNet5(backend, params, batchSize);
+            LeNet5 model = LeNet5.forInference(backend, params, batchSize);
             Evaluation eval = Evaluation.run(model, new DeviceDataset(backend, data.test()), data.test().count(), true);
             print(out, saved, data, eval);
         }

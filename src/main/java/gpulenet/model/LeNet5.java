@@ -29,6 +29,8 @@ public final class LeNet5 {
     private final Backend backend;
     private final Parameters params;
     private final int maxBatch;
+    /** False for an inference-only network, which keeps no gradient buffers. */
+    private final boolean training;
     private final Map<String, Tensor> full = new HashMap<>();
     private final Map<Integer, Views> viewsBySize = new HashMap<>();
     private final Tensor stats;
@@ -56,6 +58,15 @@ public final class LeNet5 {
             fc1 = part("fc1", b, 120);
             fc2 = part("fc2", b, 84);
             logits = part("logits", b, CLASSES);
+            Tensor[] acts = {x, relu1, pool1, relu2, pool2, fc1, fc2, logits};
+            String[] actNames = {"input", "relu1", "pool1", "relu2", "pool2", "fc1", "fc2", "logits"};
+            for (int i = 0; i < acts.length; i++) {
+                activations.put(actNames[i], acts[i]);
+            }
+            if (!training) {
+                dLogits = dFc2 = dFc1 = dPool2 = dFlat = dConv2 = dPool1 = dConv1 = null;
+                return;
+            }
             dLogits = part("d.logits", b, CLASSES);
             dFc2 = part("d.fc2", b, 84);
             dFc1 = part("d.fc1", b, 120);
@@ -64,11 +75,6 @@ public final class LeNet5 {
             dConv2 = part("d.conv2", b, 16, 10, 10);
             dPool1 = part("d.pool1", b, 6, 14, 14);
             dConv1 = part("d.conv1", b, 6, 28, 28);
-            Tensor[] acts = {x, relu1, pool1, relu2, pool2, fc1, fc2, logits};
-            String[] actNames = {"input", "relu1", "pool1", "relu2", "pool2", "fc1", "fc2", "logits"};
-            for (int i = 0; i < acts.length; i++) {
-                activations.put(actNames[i], acts[i]);
-            }
             Tensor[] grads = {dLogits, dFc2, dFc1, dPool2, dConv2, dPool1, dConv1};
             String[] gradNames = {"logits", "fc2", "fc1", "pool2", "conv2", "pool1", "conv1"};
             for (int i = 0; i < grads.length; i++) {
@@ -77,13 +83,24 @@ public final class LeNet5 {
         }
     }
 
+    /** A network for training: forward, loss with gradient, backward and SGD steps. */
     public LeNet5(Backend backend, Parameters params, int maxBatch) {
+        this(backend, params, maxBatch, true);
+    }
+
+    /** A network that only runs forward and the loss (evaluation): no gradient buffers, about half the memory. */
+    public static LeNet5 forInference(Backend backend, Parameters params, int maxBatch) {
+        return new LeNet5(backend, params, maxBatch, false);
+    }
+
+    private LeNet5(Backend backend, Parameters params, int maxBatch, boolean training) {
         if (maxBatch <= 0) {
             throw new IllegalArgumentException("maxBatch must be positive, got " + maxBatch);
         }
         this.backend = backend;
         this.params = params;
         this.maxBatch = maxBatch;
+        this.training = training;
         allocate("input", DType.F32, 1, IMAGE, IMAGE);
         allocate("labels", DType.I32);
         allocate("relu1", DType.F32, 6, 28, 28);
@@ -95,13 +112,15 @@ public final class LeNet5 {
         allocate("fc1", DType.F32, 120);
         allocate("fc2", DType.F32, 84);
         allocate("logits", DType.F32, CLASSES);
-        allocate("d.logits", DType.F32, CLASSES);
-        allocate("d.fc2", DType.F32, 84);
-        allocate("d.fc1", DType.F32, 120);
-        allocate("d.pool2", DType.F32, 16, 5, 5);
-        allocate("d.conv2", DType.F32, 16, 10, 10);
-        allocate("d.pool1", DType.F32, 6, 14, 14);
-        allocate("d.conv1", DType.F32, 6, 28, 28);
+        if (training) {
+            allocate("d.logits", DType.F32, CLASSES);
+            allocate("d.fc2", DType.F32, 84);
+            allocate("d.fc1", DType.F32, 120);
+            allocate("d.pool2", DType.F32, 16, 5, 5);
+            allocate("d.conv2", DType.F32, 16, 10, 10);
+            allocate("d.pool1", DType.F32, 6, 14, 14);
+            allocate("d.conv1", DType.F32, 6, 28, 28);
+        }
         stats = backend.allocate(DType.F32, 2);
         current = views(maxBatch);
     }
@@ -169,12 +188,16 @@ public final class LeNet5 {
      * d(mean loss)/d logits for {@link #backward}.
      */
     public void loss(int batch, boolean gradient) {
+        if (gradient) {
+            requireTraining();
+        }
         Views v = views(batch);
         backend.softmaxCrossEntropy(v.logits, v.y, gradient ? v.dLogits : null, stats);
     }
 
     /** Every parameter gradient, from the logits gradient written by {@link #loss}. */
     public void backward(int batch) {
+        requireTraining();
         Views v = views(batch);
         backend.linearBackward(v.fc2, params.value("fc3.weight"), v.dLogits, true, v.dFc2,
                 params.grad("fc3.weight"), params.grad("fc3.bias"));
@@ -196,6 +219,12 @@ public final class LeNet5 {
         loss(batch, true);
         backward(batch);
         params.sgdStep(lr, momentum, weightDecay, firstStep);
+    }
+
+    private void requireTraining() {
+        if (!training) {
+            throw new IllegalStateException("this LeNet5 was built for inference and keeps no gradient buffers");
+        }
     }
 
     /** F32 [2]: summed loss and correct count since the last {@link #resetStats()}. */

@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** LeNet5 on the CPU backend against PyTorch autograd (see src/test/resources/golden/README.md). */
 class LeNet5GoldenTest {
@@ -123,6 +124,27 @@ class LeNet5GoldenTest {
         for (Parameters.Spec s : Parameters.SPECS) {
             closeStep("updated " + s.name(), st.floats("updated." + s.name()), Parameters.slice(updated, s.name()));
         }
+    }
+
+    @Test
+    void anInferenceNetworkGivesTheSameLogitsAndLossAndRefusesBackward() throws Exception {
+        Safetensors st = golden("lenet5_step.safetensors");
+        int b = 8;
+        Parameters params = new Parameters(backend);
+        params.upload(flat(st, "param."), new float[Parameters.TOTAL]);
+        LeNet5 model = LeNet5.forInference(backend, params, b);
+        DeviceDataset train = new DeviceDataset(backend, mnist.train());
+        int[] order = new int[train.count()];
+        System.arraycopy(ints(st.longs("indices", b)), 0, order, 0, b);
+        train.setOrder(order);
+        model.gather(train.images(), train.labels(), train.order(), 0, b);
+        model.resetStats();
+        model.forward(b);
+        model.loss(b, false);
+        closeStep("logits", st.floats("act.logits"), get(model.activation("logits", b)));
+        closeStep("loss", st.floats("loss"), new float[]{model.readStats()[0] / b});
+        assertThrows(IllegalStateException.class, () -> model.backward(b));
+        assertThrows(IllegalStateException.class, () -> model.loss(b, true));
     }
 
     @Test
