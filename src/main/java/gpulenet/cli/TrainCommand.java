@@ -69,6 +69,9 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         Checkpoint checkpoint = resume != null ? Checkpoint.read(resume) : null;
+        if (checkpoint != null) {
+            Trainer.requireResumable(checkpoint, resume);
+        }
         TrainConfig config = config(checkpoint);
         DataSets data = deviceOptions.loadData();
         try (Backend backend = deviceOptions.openBackend(out).backend()) {

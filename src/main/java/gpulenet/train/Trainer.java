@@ -58,6 +58,17 @@ public final class Trainer {
 
     /** Continues the run saved in {@code checkpoint}: its parameters, momentum, epoch and step count. */
     public void resumeFrom(Checkpoint checkpoint, Path source) {
+        requireResumable(checkpoint, source);
+        checkpoint.applyTo(params);
+        nextEpoch = (int) checkpoint.requireLong(Checkpoint.EPOCH, source) + 1;
+        step = checkpoint.requireLong(Checkpoint.STEP, source);
+    }
+
+    /**
+     * Checks that a run can continue from {@code checkpoint} (optimizer state, a whole epoch, sane epoch
+     * and step), so that a command can refuse it before it prints or allocates anything.
+     */
+    public static void requireResumable(Checkpoint checkpoint, Path source) {
         if (!checkpoint.hasOptimizerState()) {
             throw new InputException(source + ": checkpoint has no optimizer state (optimizer.momentum.*), so it cannot be resumed");
         }
@@ -69,9 +80,6 @@ public final class Trainer {
         if (epoch < 0 || savedStep < 0 || epoch > Integer.MAX_VALUE) {
             throw new InputException(source + ": checkpoint metadata epoch " + epoch + " / step " + savedStep + " is invalid");
         }
-        checkpoint.applyTo(params);
-        nextEpoch = (int) epoch + 1;
-        step = savedStep;
     }
 
     public Parameters parameters() {

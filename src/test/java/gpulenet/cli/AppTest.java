@@ -58,6 +58,7 @@ class AppTest {
 
         Run resumed = run("train", "--device", "cpu", "--resume", ckpt.toString(), "--epochs", "2");
         assertEquals(2, resumed.code());
+        assertEquals("", resumed.out(), "nothing printed before the refusal");
         assertEquals("gpu-lenet: error: " + ckpt + ": written by --dry-run (a few steps, not a whole epoch), so it cannot be resumed\n",
                 resumed.err());
 
