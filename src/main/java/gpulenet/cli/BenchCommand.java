@@ -27,10 +27,13 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 /**
  * {@code bench}: the same training job on each device and batch size, fresh parameters from the same
@@ -74,6 +77,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON here (atomically).")
     Path json;
 
+    @Option(names = "--pytorch", paramLabel = "COMMAND",
+            description = {"Also time PyTorch on the same job right after each run: COMMAND starts its reference "
+                    + "script, split at spaces (e.g. \"python3 torch_lenet.py\"); the job's flags are added. "
+                    + "The table gains its images/s and the ratio. The script reads gzip IDX files: the jar's MNIST "
+                    + "is written out for it unless --data is given."})
+    String pytorch;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -82,18 +92,30 @@ public final class BenchCommand implements Callable<Integer> {
         checkFlags();
         DataSets sets = data.load();
         BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());
-        for (String device : devices) {
-            for (int batch : batchSizes) {
-                Backend backend;
-                try {
-                    backend = device.equals(CPU) ? new CpuBackend(cpuThreads) : CudaBackend.open(gemmChoice);
-                } catch (CudaUnavailableException e) {
-                    report.missing(device, "CUDA is not usable: " + e.getMessage());
-                    break;
+        Path pytorchData = pytorch == null ? null : pytorchData();
+        try {
+            for (String device : devices) {
+                for (int batch : batchSizes) {
+                    Backend backend;
+                    try {
+                        backend = device.equals(CPU) ? new CpuBackend(cpuThreads) : CudaBackend.open(gemmChoice);
+                    } catch (CudaUnavailableException e) {
+                        report.missing(device, "CUDA is not usable: " + e.getMessage());
+                        break;
+                    }
+                    BenchReport.Row row;
+                    try (backend) {
+                        row = run(backend, device, batch, sets, out, report);
+                    }
+                    if (pytorch != null) {
+                        row = withPyTorch(row, pytorchData, cpuThreads, out, report);
+                    }
+                    report.add(row);
                 }
-                try (backend) {
-                    report.add(run(backend, device, batch, sets, out, report));
-                }
+            }
+        } finally {
+            if (pytorchData != null && data.data == null) {
+                deleteTree(pytorchData);
             }
         }
         if (report.rows().isEmpty()) {
@@ -128,6 +150,9 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new InputException("--devices takes cpu and cuda, got " + d);
             }
         }
+        if (pytorch != null && pytorch.isBlank()) {
+            throw new InputException("--pytorch needs a command, e.g. \"python3 torch_lenet.py\"");
+        }
     }
 
     private BenchReport.Row run(Backend backend, String device, int batch, DataSets sets, PrintWriter out, BenchReport report) {
@@ -151,7 +176,48 @@ public final class BenchCommand implements Callable<Integer> {
         }
         EpochSummary last = summaries.get(summaries.size() - 1);
         return new BenchReport.Row(device, description, batch, summaries.size(), images / seconds,
-                seconds / summaries.size(), last.test().accuracy());
+                seconds / summaries.size(), last.test().accuracy(), null);
+    }
+
+    /** PyTorch's figure for the job of {@code row}, run now; the row unchanged (and a note) if it gives none. */
+    private BenchReport.Row withPyTorch(BenchReport.Row row, Path pytorchData, int cpuThreads, PrintWriter out,
+                                       BenchReport report) {
+        List<String> line = PyTorchRun.commandLine(pytorch, pytorchData, row.device(), row.batch(), epochs, cpuThreads,
+                TrainConfig.DEFAULT_LR, TrainConfig.DEFAULT_MOMENTUM, seed);
+        out.println("PyTorch: " + String.join(" ", line));
+        out.flush();
+        try {
+            PyTorchRun.Result result = PyTorchRun.run(line);
+            return row.withPyTorch(result.imagesPerSecond());
+        } catch (PyTorchRun.Failure e) {
+            report.pytorchFailed(row.device(), row.batch(), e.getMessage());
+            return row;
+        }
+    }
+
+    /** The directory the PyTorch script reads: --data, or the jar's MNIST written to a temporary one. */
+    private Path pytorchData() {
+        if (data.data != null) {
+            return data.data;
+        }
+        try {
+            Path dir = Files.createTempDirectory("gpu-lenet-mnist");
+            DataSets.copyEmbedded(dir);
+            return dir;
+        } catch (IOException e) {
+            throw new InputException("--pytorch: cannot write the MNIST files for PyTorch to a temporary directory: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // A leftover temporary copy of MNIST is harmless; the results are already out.
+        }
     }
 
     private JsonObject job(DataSets sets, int cpuThreads) {
@@ -169,6 +235,7 @@ public final class BenchCommand implements Callable<Integer> {
         job.addProperty("momentum", TrainConfig.DEFAULT_MOMENTUM);
         job.addProperty("cpu_threads", cpuThreads);
         job.addProperty("gemm_choice", gemm.text());
+        job.addProperty("pytorch_command", pytorch);
         return job;
     }
 

@@ -21,15 +21,27 @@ final class BenchReport {
      * One timed training job.
      *
      * @param epochSeconds training time of one epoch (the mean when there are several), without eval or upload
+     * @param pytorchImagesPerSecond PyTorch's figure on the same job right after, or null
      */
     record Row(String device, String description, int batch, int epochs, double imagesPerSecond, double epochSeconds,
-               double testAccuracy) {
+               double testAccuracy, Double pytorchImagesPerSecond) {
+        Row withPyTorch(double imagesPerSecond) {
+            return new Row(device, description, batch, epochs, this.imagesPerSecond, epochSeconds, testAccuracy,
+                    imagesPerSecond);
+        }
+
+        /** gpu-lenet's images/s over PyTorch's, or null without a PyTorch figure. */
+        Double ratioToPyTorch() {
+            return pytorchImagesPerSecond == null ? null : imagesPerSecond / pytorchImagesPerSecond;
+        }
     }
 
     private final JsonObject job;
     private final MachineFacts machine;
     private final List<Row> rows = new ArrayList<>();
     private final Map<String, String> missing = new LinkedHashMap<>();
+    /** Runs whose PyTorch figure is missing ("cpu at batch 64"), and why. */
+    private final Map<String, String> pytorchFailures = new LinkedHashMap<>();
     private JsonObject gpu;
 
     BenchReport(JsonObject job, MachineFacts machine) {
@@ -51,6 +63,11 @@ final class BenchReport {
         return String.join("; ", missing.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
     }
 
+    /** Records that the PyTorch run after {@code device} at {@code batch} gave no figure, and why. */
+    void pytorchFailed(String device, int batch, String reason) {
+        pytorchFailures.put(device + " at batch " + batch, reason);
+    }
+
     void gpu(JsonObject facts) {
         gpu = facts;
     }
@@ -70,16 +87,24 @@ final class BenchReport {
     }
 
     void printTable(PrintWriter out) {
-        String format = "%-6s %6s %7s %12s %10s %9s %9s%n";
-        out.printf(Locale.ROOT, format, "device", "batch", "epochs", "images/s", "epoch s", "speed-up", "test acc");
+        boolean pytorch = rows.stream().anyMatch(r -> r.pytorchImagesPerSecond() != null) || !pytorchFailures.isEmpty();
+        String format = "%-6s %6s %7s %12s %10s %9s %9s" + (pytorch ? " %12s %11s%n" : "%n");
+        out.printf(Locale.ROOT, format, "device", "batch", "epochs", "images/s", "epoch s", "speed-up", "test acc",
+                "PyTorch i/s", "vs PyTorch");
         for (Row r : rows) {
             Double s = speedUp(r);
+            Double ratio = r.ratioToPyTorch();
             out.printf(Locale.ROOT, format, r.device(), r.batch(), r.epochs(), String.format(Locale.ROOT, "%,.0f", r.imagesPerSecond()),
                     String.format(Locale.ROOT, "%.3f", r.epochSeconds()), s == null ? "-" : String.format(Locale.ROOT, "%.2fx", s),
-                    String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()));
+                    String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()),
+                    ratio == null ? "-" : String.format(Locale.ROOT, "%,.0f", r.pytorchImagesPerSecond()),
+                    ratio == null ? "-" : String.format(Locale.ROOT, "%.2fx", ratio));
         }
         for (Map.Entry<String, String> m : missing.entrySet()) {
             out.println("No " + m.getKey() + " row: " + m.getValue());
+        }
+        for (Map.Entry<String, String> f : pytorchFailures.entrySet()) {
+            out.println("No PyTorch figure for " + f.getKey() + ": " + f.getValue());
         }
     }
 
@@ -110,17 +135,25 @@ final class BenchReport {
             o.addProperty("epoch_train_seconds", r.epochSeconds());
             o.addProperty("speed_up_over_cpu", speedUp(r));
             o.addProperty("test_accuracy", r.testAccuracy());
+            o.addProperty("pytorch_images_per_second", r.pytorchImagesPerSecond());
+            o.addProperty("ratio_to_pytorch", r.ratioToPyTorch());
             rowArray.add(o);
         }
         root.add("rows", rowArray);
-        JsonArray missingArray = new JsonArray();
-        for (Map.Entry<String, String> e : missing.entrySet()) {
-            JsonObject o = new JsonObject();
-            o.addProperty("device", e.getKey());
-            o.addProperty("reason", e.getValue());
-            missingArray.add(o);
-        }
-        root.add("missing", missingArray);
+        root.add("missing", reasons(missing, "device"));
+        root.add("pytorch_failures", reasons(pytorchFailures, "run"));
         return new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(root) + "\n";
+    }
+
+    /** [{key: what, "reason": why}, ...] in insertion order. */
+    private static JsonArray reasons(Map<String, String> why, String key) {
+        JsonArray array = new JsonArray();
+        for (Map.Entry<String, String> e : why.entrySet()) {
+            JsonObject o = new JsonObject();
+            o.addProperty(key, e.getKey());
+            o.addProperty("reason", e.getValue());
+            array.add(o);
+        }
+        return array;
     }
 }

@@ -63,6 +63,19 @@ public final class DataSetLoader {
         });
     }
 
+    /** Writes the four gzip files of the embedded MNIST into {@code dir}, under their standard names. */
+    public static void copyEmbedded(Path dir) throws IOException {
+        for (String name : new String[]{TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS}) {
+            String resource = EMBEDDED_DIR + name + GZ;
+            try (InputStream in = DataSetLoader.class.getResourceAsStream("/" + resource)) {
+                if (in == null) {
+                    throw new IllegalStateException("embedded data set missing from the build: " + resource);
+                }
+                Files.copy(in, dir.resolve(name + GZ));
+            }
+        }
+    }
+
     private static DataSets load(String name, IdxSource source) {
         IdxArray trainImages = source.read(TRAIN_IMAGES, 3);
         Dataset train = split(name + "-train", trainImages, source.read(TRAIN_LABELS, 1));

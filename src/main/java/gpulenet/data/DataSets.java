@@ -1,5 +1,6 @@
 package gpulenet.data;
 
+import java.io.IOException;
 import java.nio.file.Path;
 
 /** A training split and a test split of the same data set. */
@@ -7,6 +8,11 @@ public record DataSets(String name, Dataset train, Dataset test) {
     /** The real MNIST embedded in the jar, named "mnist": the default data set. */
     public static DataSets embedded() {
         return DataSetLoader.embedded();
+    }
+
+    /** Writes the embedded MNIST's four gzip files into {@code dir}, for tools that read files. */
+    public static void copyEmbedded(Path dir) throws IOException {
+        DataSetLoader.copyEmbedded(dir);
     }
 
     /** The IDX data set in {@code dir} (the four MNIST file names, raw or .gz), named after the directory. */

@@ -1,0 +1,108 @@
+package gpulenet.cli;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One run of PyTorch's reference script for this network (torch_lenet.py: same model, loss, optimizer
+ * and normalisation) on the job {@code bench} has just timed, so that both figures come from the same
+ * machine at the same moment. The script prints one JSON line per epoch with its training seconds and
+ * images/s; anything else it prints is passed over.
+ */
+final class PyTorchRun {
+
+    /** Why a run gave no figure, in one line. */
+    static final class Failure extends Exception {
+        Failure(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Images/s over all epochs: every epoch's images (images/s times seconds) over the epochs' seconds.
+     *
+     * @param version the torch version the script reports
+     */
+    record Result(double imagesPerSecond, String version) {
+    }
+
+    private PyTorchRun() {
+    }
+
+    /**
+     * The command line: {@code command} (split at spaces, e.g. "python3 bench/torch_lenet.py") followed
+     * by the script's flags for this job. Threads are passed on the CPU only.
+     */
+    static List<String> commandLine(String command, Path data, String device, int batch, int epochs, int threads,
+                                    float lr, float momentum, long seed) {
+        List<String> line = new ArrayList<>(Arrays.asList(command.trim().split("\\s+")));
+        line.addAll(List.of("--data", data.toString(), "--device", device, "--batch", Integer.toString(batch),
+                "--epochs", Integer.toString(epochs), "--lr", Float.toString(lr), "--momentum", Float.toString(momentum),
+                "--seed", Long.toString(seed)));
+        if (device.equals(BenchCommand.CPU)) {
+            line.addAll(List.of("--threads", Integer.toString(threads)));
+        }
+        return line;
+    }
+
+    /** Runs {@code commandLine} to the end and reads its epoch lines. */
+    static Result run(List<String> commandLine) throws Failure {
+        String output;
+        int code;
+        try {
+            Process p = new ProcessBuilder(commandLine).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            code = p.waitFor();
+        } catch (IOException e) {
+            throw new Failure("cannot start " + commandLine.get(0) + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Failure("interrupted");
+        }
+        if (code != 0) {
+            throw new Failure("exit code " + code + ": " + lastLine(output));
+        }
+        return parse(output);
+    }
+
+    /** The figure from the script's output: its JSON epoch lines. */
+    static Result parse(String output) throws Failure {
+        double seconds = 0, images = 0;
+        String version = "?";
+        for (String line : output.split("\n")) {
+            if (!line.startsWith("{")) {
+                continue;
+            }
+            try {
+                JsonObject epoch = JsonParser.parseString(line).getAsJsonObject();
+                double s = epoch.get("train_s").getAsDouble();
+                seconds += s;
+                images += epoch.get("images_per_s").getAsDouble() * s;
+                if (epoch.has("torch")) {
+                    version = epoch.get("torch").getAsString();
+                }
+            } catch (JsonParseException | IllegalStateException | NullPointerException | UnsupportedOperationException e) {
+                throw new Failure("an epoch line without train_s and images_per_s: " + line);
+            }
+        }
+        if (seconds <= 0) {
+            throw new Failure("no epoch lines in its output: " + lastLine(output));
+        }
+        return new Result(images / seconds, version);
+    }
+
+    private static String lastLine(String output) {
+        String[] lines = output.strip().split("\n");
+        String last = lines[lines.length - 1].strip();
+        return last.isEmpty() ? "(no output)" : last;
+    }
+}

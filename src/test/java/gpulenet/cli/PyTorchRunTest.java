@@ -1,0 +1,99 @@
+package gpulenet.cli;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import gpulenet.cli.AppTest.Run;
+import gpulenet.data.IdxFiles;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+import static gpulenet.cli.AppTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** bench --pytorch, with a shell script standing in for PyTorch's reference script. */
+class PyTorchRunTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void imagesPerSecondIsAllEpochsImagesOverAllTheirSeconds() throws Exception {
+        String output = "loading...\n"
+                + "{\"epoch\": 1, \"train_s\": 2.0, \"images_per_s\": 1000, \"torch\": \"1.13.0\"}\n"
+                + "{\"epoch\": 2, \"train_s\": 1.0, \"images_per_s\": 4000, \"torch\": \"1.13.0\"}\n";
+        PyTorchRun.Result result = PyTorchRun.parse(output);
+        assertEquals(6000.0 / 3.0, result.imagesPerSecond(), 1e-9);
+        assertEquals("1.13.0", result.version());
+    }
+
+    @Test
+    void outputWithoutEpochLinesOrWithBrokenOnesGivesNoFigure() {
+        PyTorchRun.Failure none = assertThrows(PyTorchRun.Failure.class, () -> PyTorchRun.parse("Traceback\nboom\n"));
+        assertEquals("no epoch lines in its output: boom", none.getMessage());
+        PyTorchRun.Failure broken = assertThrows(PyTorchRun.Failure.class, () -> PyTorchRun.parse("{\"epoch\": 1}\n"));
+        assertTrue(broken.getMessage().startsWith("an epoch line without train_s and images_per_s"), broken.getMessage());
+    }
+
+    @Test
+    void commandLinePassesTheJobAndThreadsOnlyOnTheCpu() {
+        List<String> cpu = PyTorchRun.commandLine(" python3  t.py ", Path.of("d"), "cpu", 64, 2, 3, 0.05f, 0.9f, 7);
+        assertEquals(List.of("python3", "t.py", "--data", "d", "--device", "cpu", "--batch", "64", "--epochs", "2",
+                "--lr", "0.05", "--momentum", "0.9", "--seed", "7", "--threads", "3"), cpu);
+        List<String> cuda = PyTorchRun.commandLine("python3 t.py", Path.of("d"), "cuda", 256, 1, 3, 0.05f, 0.9f, 7);
+        assertFalse(cuda.contains("--threads"), cuda.toString());
+    }
+
+    @Test
+    void benchRunsPyTorchAfterEachRunAndReportsTheRatio() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 256, 64);
+        Path args = dir.resolve("args.txt");
+        Path script = Files.writeString(dir.resolve("fake_torch.sh"),
+                "echo \"$@\" >> '" + args + "'\n"
+                        + "echo 'loading data'\n"
+                        + "echo '{\"epoch\": 1, \"train_s\": 0.25, \"images_per_s\": 1000, \"torch\": \"fake\"}'\n");
+        Path json = dir.resolve("bench.json");
+        Run bench = run("bench", "--devices", "cpu", "--batch-sizes", "32,64", "--threads", "1", "--data", data.toString(),
+                "--pytorch", "sh " + script, "--json", json.toString());
+        assertEquals(0, bench.code(), bench.err());
+
+        assertEquals(List.of(
+                "--data " + data + " --device cpu --batch 32 --epochs 1 --lr 0.05 --momentum 0.9 --seed 1 --threads 1",
+                "--data " + data + " --device cpu --batch 64 --epochs 1 --lr 0.05 --momentum 0.9 --seed 1 --threads 1"),
+                Files.readAllLines(args));
+        assertTrue(bench.out().contains("vs PyTorch"), bench.out());
+        JsonArray rows = JsonParser.parseString(Files.readString(json)).getAsJsonObject().getAsJsonArray("rows");
+        assertEquals(2, rows.size());
+        for (JsonElement r : rows) {
+            JsonObject row = r.getAsJsonObject();
+            assertEquals(1000.0, row.get("pytorch_images_per_second").getAsDouble());
+            assertEquals(row.get("images_per_second").getAsDouble() / 1000.0, row.get("ratio_to_pytorch").getAsDouble(), 1e-12);
+            String line = bench.out().lines().filter(l -> l.startsWith("cpu ") && l.contains(" " + row.get("batch_size") + " "))
+                    .findFirst().orElseThrow();
+            assertTrue(line.endsWith(String.format(Locale.ROOT, "1,000 %10.2fx",
+                    row.get("ratio_to_pytorch").getAsDouble())), line);
+        }
+    }
+
+    @Test
+    void aFailedPyTorchRunLeavesTheRowAndSaysWhy() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 128, 32);
+        Path script = Files.writeString(dir.resolve("no_torch.sh"),
+                "echo \"ModuleNotFoundError: No module named 'torch'\" >&2\nexit 3\n");
+        Run bench = run("bench", "--devices", "cpu", "--batch-sizes", "32", "--threads", "1", "--data", data.toString(),
+                "--pytorch", "sh " + script);
+        assertEquals(0, bench.code(), bench.err());
+        assertTrue(bench.out().contains(
+                "No PyTorch figure for cpu at batch 32: exit code 3: ModuleNotFoundError: No module named 'torch'"), bench.out());
+        String row = bench.out().lines().filter(l -> l.startsWith("cpu ")).findFirst().orElseThrow();
+        assertTrue(row.endsWith("-           -"), row);
+    }
+}
