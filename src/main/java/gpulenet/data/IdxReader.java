@@ -81,7 +81,8 @@ public final class IdxReader {
         }
         try {
             InputStream content = gzip
-                    ? new BufferedInputStream(new GzipCompressorInputStream(buffered, true), BUFFER_BYTES)
+                    ? new BufferedInputStream(GzipCompressorInputStream.builder().setInputStream(buffered)
+                            .setDecompressConcatenated(true).get(), BUFFER_BYTES)
                     : buffered;
             return readIdx(content, source, ndims);
         } catch (IOException e) {
