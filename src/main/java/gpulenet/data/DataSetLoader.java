@@ -51,12 +51,8 @@ public final class DataSetLoader {
     /** Loads the real MNIST shipped inside the jar. */
     public static DataSets embedded() {
         return load(EMBEDDED_NAME, (standardName, ndims) -> {
-            String resource = EMBEDDED_DIR + standardName + GZ;
-            try (InputStream in = DataSetLoader.class.getResourceAsStream("/" + resource)) {
-                if (in == null) {
-                    throw new IllegalStateException("embedded data set missing from the build: " + resource);
-                }
-                return IdxReader.read(in, resource, ndims);
+            try (InputStream in = embeddedFile(standardName)) {
+                return IdxReader.read(in, EMBEDDED_DIR + standardName + GZ, ndims);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -66,14 +62,19 @@ public final class DataSetLoader {
     /** Writes the four gzip files of the embedded MNIST into {@code dir}, under their standard names. */
     public static void copyEmbedded(Path dir) throws IOException {
         for (String name : new String[]{TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS}) {
-            String resource = EMBEDDED_DIR + name + GZ;
-            try (InputStream in = DataSetLoader.class.getResourceAsStream("/" + resource)) {
-                if (in == null) {
-                    throw new IllegalStateException("embedded data set missing from the build: " + resource);
-                }
+            try (InputStream in = embeddedFile(name)) {
                 Files.copy(in, dir.resolve(name + GZ));
             }
         }
+    }
+
+    private static InputStream embeddedFile(String standardName) {
+        String resource = EMBEDDED_DIR + standardName + GZ;
+        InputStream in = DataSetLoader.class.getResourceAsStream("/" + resource);
+        if (in == null) {
+            throw new IllegalStateException("embedded data set missing from the build: " + resource);
+        }
+        return in;
     }
 
     private static DataSets load(String name, IdxSource source) {

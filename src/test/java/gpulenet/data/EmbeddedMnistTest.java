@@ -3,11 +3,13 @@ package gpulenet.data;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The MNIST copy in the jar, against the checksums and label counts published with the data. */
 class EmbeddedMnistTest {
@@ -27,6 +29,17 @@ class EmbeddedMnistTest {
         assertEquals(10000, mnist.test().count());
         assertEquals(28, mnist.train().rows());
         assertEquals(28, mnist.test().cols());
+    }
+
+    /** The files written out for other tools (bench --pytorch) load back to the same data set. */
+    @Test
+    void copiedFilesLoadBackToTheSameData(@TempDir Path dir) throws Exception {
+        DataSets.copyEmbedded(dir);
+        DataSets copy = DataSets.load(dir);
+        assertArrayEquals(mnist.train().images(), copy.train().images());
+        assertArrayEquals(mnist.train().labels(), copy.train().labels());
+        assertArrayEquals(mnist.test().images(), copy.test().images());
+        assertArrayEquals(mnist.test().labels(), copy.test().labels());
     }
 
     /** Rebuilding each file from what was loaded must give the published raw MD5: every byte is where it was. */
