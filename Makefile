@@ -54,9 +54,11 @@ jar:
 	else echo "jar: $(NVCC) not found, packaging the committed PTX"; fi
 	$(MVN) package -DskipTests
 
-# CPU-vs-GPU timing of one MNIST epoch at several batch sizes.
+# CPU-vs-GPU timing of one MNIST epoch at several batch sizes; with TORCH_LENET=path/to/torch_lenet.py
+# (python3 with torch installed) PyTorch runs the same jobs alternately and the table gains the ratio.
+TORCH_LENET ?=
 bench: jar
-	java -jar $(JAR) bench --batch-sizes 64,256,1024
+	java -jar $(JAR) bench --batch-sizes 64,256,1024 $(if $(TORCH_LENET),--pytorch "python3 $(TORCH_LENET)")
 
 docker:
 	docker build -f docker/Dockerfile -t gpu-lenet .
