@@ -55,9 +55,8 @@ public final class EvalCommand implements Callable<Integer> {
     }
 
     private void print(PrintWriter out, Checkpoint saved, DataSets data, Evaluation eval) {
-        boolean dryRun = "true".equals(saved.metadata().get(Checkpoint.DRY_RUN));
         out.printf(Locale.ROOT, "Checkpoint: %s (epoch %s%s, trained on %s)%n", checkpoint,
-                saved.metadata().getOrDefault(Checkpoint.EPOCH, "?"), dryRun ? ", a dry run" : "",
+                saved.metadata().getOrDefault(Checkpoint.EPOCH, "?"), saved.isDryRun() ? ", a dry run" : "",
                 saved.metadata().getOrDefault(Checkpoint.DATASET, "?"));
         out.printf(Locale.ROOT, "Test set (%s): Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n", data.test().name(),
                 eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());

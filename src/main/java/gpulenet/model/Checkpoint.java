@@ -119,6 +119,11 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
         return momentum != null;
     }
 
+    /** Whether a dry run wrote it: a few steps, not the whole epoch its metadata names. */
+    public boolean isDryRun() {
+        return "true".equals(metadata.get(DRY_RUN));
+    }
+
     /** Loads the values (and momentum, zero when absent) into {@code params}. */
     public void applyTo(Parameters params) {
         params.upload(values, momentum != null ? momentum : new float[Parameters.TOTAL]);

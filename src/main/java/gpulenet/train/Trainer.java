@@ -72,7 +72,7 @@ public final class Trainer {
         if (!checkpoint.hasOptimizerState()) {
             throw new InputException(source + ": checkpoint has no optimizer state (optimizer.momentum.*), so it cannot be resumed");
         }
-        if ("true".equals(checkpoint.metadata().get(Checkpoint.DRY_RUN))) {
+        if (checkpoint.isDryRun()) {
             throw new InputException(source + ": written by --dry-run (a few steps, not a whole epoch), so it cannot be resumed");
         }
         long epoch = checkpoint.requireLong(Checkpoint.EPOCH, source);
