@@ -101,6 +101,7 @@ final class Conv2d {
         int chunkSize = byLanes ? LANE_CHUNK : CHUNK;
         int chunks = (g.batch + chunkSize - 1) / chunkSize;
         float[][] partials = shared.matrix(Scratch.Slot.PARTIALS, chunks * g.k, width);
+        float[][] kernels = dxt == null ? null : kernelRows(shared, g, w, wo);
         pool.forEach(chunks, (worker, begin, end) -> {
             Scratch s = scratch[worker];
             for (int chunk = begin; chunk < end; chunk++) {
@@ -123,7 +124,7 @@ final class Conv2d {
                         weightGradientByPatches(g, s, x, xo + n * g.inputSize(), partials, row, width);
                     }
                     if (dxt != null) {
-                        inputGradient(g, s, w, wo, dxt.floats(), dxt.offset() + n * g.inputSize());
+                        inputGradient(g, s, kernels, dxt.floats(), dxt.offset() + n * g.inputSize());
                     }
                 }
             }
@@ -278,19 +279,28 @@ final class Conv2d {
     }
 
     /**
+     * W [K,J] copied into rows, the right-hand side of every sample's {@link #inputGradient}: once per
+     * backward pass, not once per sample. Columns past J are left as they are; their products are
+     * never read.
+     */
+    private static float[][] kernelRows(Scratch shared, Geometry g, float[] w, int wo) {
+        float[][] kernels = shared.matrix(Scratch.Slot.WEIGHTS, g.k, Gemm.padded(g.taps));
+        for (int k = 0; k < g.k; k++) {
+            System.arraycopy(w, wo + k * g.taps, kernels[k], 0, g.taps);
+        }
+        return kernels;
+    }
+
+    /**
      * dx of one sample: dpatches[P,J] = dY^T W over the nonzeros of dY listed in the scratch, the
      * gradient of every patch, then each patch is added back where it was read (see
      * {@link Geometry#addPatches}).
      */
-    private static void inputGradient(Geometry g, Scratch s, float[] w, int wo, float[] dx, int dxo) {
+    private static void inputGradient(Geometry g, Scratch s, float[][] kernels, float[] dx, int dxo) {
         int width = Gemm.padded(g.taps);
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
-        float[][] kernels = s.matrix(Scratch.Slot.OPERAND, g.k, width);
         float[][] dpatches = s.matrix(Scratch.Slot.PRODUCT, g.positions, width);
         float[] sums = s.vector(Scratch.Slot.SUMS, width);
-        for (int k = 0; k < g.k; k++) {
-            System.arraycopy(w, wo + k * g.taps, kernels[k], 0, g.taps);
-        }
         for (int p = 0; p < g.positions; p++) {
             Arrays.fill(dpatches[p], 0, width, 0f);
         }

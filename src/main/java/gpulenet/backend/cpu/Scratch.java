@@ -17,7 +17,7 @@ final class Scratch {
         PADDED,
         /** One sample's patches, im2col style (conv). */
         COLUMNS,
-        /** A copy of the rows a GEMM reads as its right-hand matrix (conv, linear). */
+        /** A sample's output gradient laid out wide, for the lane form of the weight gradient (conv). */
         OPERAND,
         /** A GEMM result before it is copied out (conv, linear). */
         PRODUCT,
@@ -27,7 +27,7 @@ final class Scratch {
         ACCUMULATORS,
         /** Per-chunk weight gradients before their fixed-order sum (conv, shared). */
         PARTIALS,
-        /** A weight matrix, transposed for the forward pass or copied for the backward pass (linear, shared). */
+        /** A weight matrix, transposed or copied into rows (linear; conv input gradient; shared). */
         WEIGHTS,
         /** The layer input, copied row by row (linear, shared). */
         INPUTS
