@@ -34,6 +34,12 @@ final class Conv2d {
     private static final int LANE_GROUP = 3;
     /** Most floats of per-lane accumulators (1 MiB per worker) the lane form may use. */
     private static final long LANE_ACCUMULATOR_FLOATS = 1 << 18;
+    /**
+     * Shortest product row the forward GEMM is given, in floats: samples whose wide rows are shorter
+     * (conv2's are 144) are taken a few at a time, side by side, because each call of the GEMM's
+     * inner loop costs about as much as tens of floats of work.
+     */
+    private static final int FORWARD_ROW_FLOATS = 640;
 
     private Conv2d() {
     }
@@ -42,40 +48,48 @@ final class Conv2d {
      * y = conv(x, w) + b, then ReLU when {@code relu}; parallel over samples. The patches are taken in
      * "wide" form: position (i, j) is numbered i * WP + j over the padded width WP, so each tap's row
      * is one contiguous slice of the padded sample (a single array copy); the WP - OW extra positions
-     * per row are computed and dropped.
+     * per row are computed and dropped. A few samples' wide rows are put side by side (see
+     * {@link #FORWARD_ROW_FLOATS}), which changes no sum.
      */
     static void forward(WorkerPool pool, Scratch[] scratch, CpuTensor xt, CpuTensor wt, CpuTensor bt, int pad,
                         boolean relu, CpuTensor yt) {
         Geometry g = new Geometry(xt, wt.dim(0), wt.dim(2), pad);
         float[] x = xt.floats(), w = wt.floats(), b = bt.floats(), y = yt.floats();
         int xo = xt.offset(), wo = wt.offset(), bo = bt.offset(), yo = yt.offset();
+        int group = Math.max(1, FORWARD_ROW_FLOATS / g.wideWidth());
         pool.forEach(g.batch, (worker, begin, end) -> {
-            for (int n = begin; n < end; n++) {
-                forwardSample(g, scratch[worker], x, xo + n * g.inputSize(), w, wo, b, bo, relu, y,
-                        yo + n * g.k * g.positions);
+            for (int n = begin; n < end; n += group) {
+                forwardSamples(g, scratch[worker], x, xo, n, Math.min(group, end - n), w, wo, b, bo, relu, y, yo);
             }
         });
     }
 
-    private static void forwardSample(Geometry g, Scratch s, float[] x, int xSample, float[] w, int wo, float[] b,
-                                      int bo, boolean relu, float[] y, int ySample) {
+    /** Samples [first, first + count) in one GEMM, sample m's wide positions at [m * width, (m + 1) * width). */
+    private static void forwardSamples(Geometry g, Scratch s, float[] x, int xo, int first, int count, float[] w,
+                                       int wo, float[] b, int bo, boolean relu, float[] y, int yo) {
         int width = g.wideWidth();
+        int total = count * width;
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedWideSize());
-        float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, width);
-        float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, width);
-        g.pad(x, xSample, padded);
-        g.wideColumns(padded, cols, 0, width);
-        for (int k = 0; k < g.k; k++) {
-            Arrays.fill(product[k], 0, width, b[bo + k]);
+        float[][] cols = s.matrix(Scratch.Slot.COLUMNS, g.taps, total);
+        float[][] product = s.matrix(Scratch.Slot.PRODUCT, g.k, total);
+        for (int m = 0; m < count; m++) {
+            g.pad(x, xo + (first + m) * g.inputSize(), padded);
+            g.wideColumns(padded, cols, 0, m * width, width);
         }
-        Gemm.multiplyAdd(g.k, width, g.taps, w, wo, g.taps, 1, cols, 0, product, 0);
+        for (int k = 0; k < g.k; k++) {
+            Arrays.fill(product[k], 0, total, b[bo + k]);
+        }
+        Gemm.multiplyAdd(g.k, total, g.taps, w, wo, g.taps, 1, cols, 0, product, 0);
         for (int k = 0; k < g.k; k++) {
             float[] row = product[k];
             if (relu) {
-                relu(row, width);
+                relu(row, total);
             }
-            for (int i = 0; i < g.oh; i++) {
-                System.arraycopy(row, i * g.wp, y, ySample + (k * g.oh + i) * g.ow, g.ow);
+            for (int m = 0; m < count; m++) {
+                int ySample = yo + (first + m) * g.k * g.positions;
+                for (int i = 0; i < g.oh; i++) {
+                    System.arraycopy(row, m * width + i * g.wp, y, ySample + (k * g.oh + i) * g.ow, g.ow);
+                }
             }
         }
     }
@@ -219,7 +233,7 @@ final class Conv2d {
     private static void laneOperands(Geometry g, float[] x, int xSample, float[] dy, int dySample, float[] padded,
                                      float[][] cols, int colsRow, float[][] dyWide, int dyRow, int width) {
         g.pad(x, xSample, padded);
-        g.wideColumns(padded, cols, colsRow, width);
+        g.wideColumns(padded, cols, colsRow, 0, width);
         for (int k = 0; k < g.k; k++) {
             float[] d = dyWide[dyRow + k];
             Arrays.fill(d, 0, width, 0f);
@@ -352,15 +366,15 @@ final class Conv2d {
         }
 
         /**
-         * cols[firstRow + tap][q] = padded[channel][q / WP + dr][q % WP + ds] for q in [0, width): each
+         * cols[firstRow + tap][at + q] = padded[channel][q / WP + dr][q % WP + ds] for q in [0, width): each
          * tap's row is one contiguous slice of the padded sample. Positions past OW in a row, and past OH
          * rows, read neighbouring values or the buffer's slack; their results are dropped.
          */
-        void wideColumns(float[] padded, float[][] cols, int firstRow, int width) {
+        void wideColumns(float[] padded, float[][] cols, int firstRow, int at, int width) {
             for (int cc = 0; cc < c; cc++) {
                 for (int dr = 0; dr < r; dr++) {
                     for (int ds = 0; ds < r; ds++) {
-                        System.arraycopy(padded, (cc * hp + dr) * wp + ds, cols[firstRow + (cc * r + dr) * r + ds], 0,
+                        System.arraycopy(padded, (cc * hp + dr) * wp + ds, cols[firstRow + (cc * r + dr) * r + ds], at,
                                 width);
                     }
                 }

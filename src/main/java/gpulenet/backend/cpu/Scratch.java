@@ -15,7 +15,7 @@ final class Scratch {
     enum Slot {
         /** A zero-padded copy of one sample (conv). */
         PADDED,
-        /** One sample's patches, im2col style (conv). */
+        /** Patches, im2col style, of one sample or of a few side by side (conv). */
         COLUMNS,
         /** A sample's output gradient laid out wide, for the lane form of the weight gradient (conv). */
         OPERAND,
