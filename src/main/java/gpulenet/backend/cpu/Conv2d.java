@@ -57,9 +57,12 @@ final class Conv2d {
         float[] x = xt.floats(), w = wt.floats(), b = bt.floats(), y = yt.floats();
         int xo = xt.offset(), wo = wt.offset(), bo = bt.offset(), yo = yt.offset();
         int group = Math.max(1, FORWARD_ROW_FLOATS / g.wideWidth());
-        pool.forEach(g.batch, (worker, begin, end) -> {
-            for (int n = begin; n < end; n += group) {
-                forwardSamples(g, scratch[worker], x, xo, n, Math.min(group, end - n), w, wo, b, bo, relu, y, yo);
+        pool.forEach(g.batch, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                for (int n = begin; n < end; n += group) {
+                    forwardSamples(g, scratch[worker], x, xo, n, Math.min(group, end - n), w, wo, b, bo, relu, y, yo);
+                }
             }
         });
     }
@@ -116,48 +119,54 @@ final class Conv2d {
         int chunks = (g.batch + chunkSize - 1) / chunkSize;
         float[][] partials = shared.matrix(Scratch.Slot.PARTIALS, chunks * g.k, width);
         float[][] kernels = dxt == null ? null : kernelRows(shared, g, w, wo);
-        pool.forEach(chunks, (worker, begin, end) -> {
-            Scratch s = scratch[worker];
-            for (int chunk = begin; chunk < end; chunk++) {
-                int first = chunk * chunkSize;
-                int last = Math.min(g.batch, first + chunkSize);
-                int row = chunk * g.k;
-                if (byLanes) {
-                    weightGradientByLanes(g, s, x, xo, dy, dyo, first, last, partials, row);
-                } else {
-                    for (int k = 0; k < g.k; k++) {
-                        Arrays.fill(partials[row + k], 0, width, 0f);
+        pool.forEach(chunks, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                Scratch s = scratch[worker];
+                for (int chunk = begin; chunk < end; chunk++) {
+                    int first = chunk * chunkSize;
+                    int last = Math.min(g.batch, first + chunkSize);
+                    int row = chunk * g.k;
+                    if (byLanes) {
+                        weightGradientByLanes(g, s, x, xo, dy, dyo, first, last, partials, row);
+                    } else {
+                        for (int k = 0; k < g.k; k++) {
+                            Arrays.fill(partials[row + k], 0, width, 0f);
+                        }
                     }
-                }
-                if (byLanes && dxt == null) {
-                    continue;
-                }
-                for (int n = first; n < last; n++) {
-                    s.nonzeros.scan(dy, dyo + n * g.k * g.positions, g.k, g.positions);
-                    if (!byLanes) {
-                        weightGradientByPatches(g, s, x, xo + n * g.inputSize(), partials, row, width);
+                    if (byLanes && dxt == null) {
+                        continue;
                     }
-                    if (dxt != null) {
-                        inputGradient(g, s, kernels, dxt.floats(), dxt.offset() + n * g.inputSize());
+                    for (int n = first; n < last; n++) {
+                        s.nonzeros.scan(dy, dyo + n * g.k * g.positions, g.k, g.positions);
+                        if (!byLanes) {
+                            weightGradientByPatches(g, s, x, xo + n * g.inputSize(), partials, row, width);
+                        }
+                        if (dxt != null) {
+                            inputGradient(g, s, kernels, dxt.floats(), dxt.offset() + n * g.inputSize());
+                        }
                     }
                 }
             }
         });
         float[] dw = dwt.floats(), db = dbt.floats();
         int dwo = dwt.offset(), dbo = dbt.offset();
-        pool.forEach(g.k, (worker, begin, end) -> {
-            for (int k = begin; k < end; k++) {
-                int dst = dwo + k * g.taps;
-                System.arraycopy(partials[k], 0, dw, dst, g.taps);
-                float bias = partials[k][g.taps];
-                for (int chunk = 1; chunk < chunks; chunk++) {
-                    float[] part = partials[chunk * g.k + k];
-                    for (int j = 0; j < g.taps; j++) {
-                        dw[dst + j] += part[j];
+        pool.forEach(g.k, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                for (int k = begin; k < end; k++) {
+                    int dst = dwo + k * g.taps;
+                    System.arraycopy(partials[k], 0, dw, dst, g.taps);
+                    float bias = partials[k][g.taps];
+                    for (int chunk = 1; chunk < chunks; chunk++) {
+                        float[] part = partials[chunk * g.k + k];
+                        for (int j = 0; j < g.taps; j++) {
+                            dw[dst + j] += part[j];
+                        }
+                        bias += part[g.taps];
                     }
-                    bias += part[g.taps];
+                    db[dbo + k] = bias;
                 }
-                db[dbo + k] = bias;
             }
         });
     }

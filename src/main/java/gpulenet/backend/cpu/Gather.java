@@ -24,18 +24,21 @@ final class Gather {
         for (int v = 0; v < 256; v++) {
             levels[v] = (v / 255f - mean) / std;
         }
-        pool.forEach(batch, (worker, begin, end) -> {
-            for (int i = begin; i < end; i++) {
-                int n = order[oo + start + i];
-                if (n < 0 || n >= count) {
-                    throw new IllegalArgumentException("sample index " + n + " out of range [0, " + count + ")");
+        pool.forEach(batch, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                for (int i = begin; i < end; i++) {
+                    int n = order[oo + start + i];
+                    if (n < 0 || n >= count) {
+                        throw new IllegalArgumentException("sample index " + n + " out of range [0, " + count + ")");
+                    }
+                    int src = io + n * pixels;
+                    int dst = xo + i * pixels;
+                    for (int p = 0; p < pixels; p++) {
+                        x[dst + p] = levels[images[src + p] & 0xff];
+                    }
+                    y[yo + i] = labels[lo + n] & 0xff;
                 }
-                int src = io + n * pixels;
-                int dst = xo + i * pixels;
-                for (int p = 0; p < pixels; p++) {
-                    x[dst + p] = levels[images[src + p] & 0xff];
-                }
-                y[yo + i] = labels[lo + n] & 0xff;
             }
         });
     }

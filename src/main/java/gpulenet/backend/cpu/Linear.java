@@ -19,26 +19,32 @@ final class Linear {
         int batch = xt.dim(0), in = wt.dim(1), out = wt.dim(0);
         int width = Gemm.padded(out);
         float[][] transposed = shared.matrix(Scratch.Slot.WEIGHTS, in, width);
-        pool.forEach(in, (worker, begin, end) -> {
-            for (int i = begin; i < end; i++) {
-                float[] row = transposed[i];
-                for (int o = 0; o < out; o++) {
-                    row[o] = w[wo + o * in + i];
+        pool.forEach(in, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                for (int i = begin; i < end; i++) {
+                    float[] row = transposed[i];
+                    for (int o = 0; o < out; o++) {
+                        row[o] = w[wo + o * in + i];
+                    }
                 }
             }
         });
-        pool.forEach(batch, (worker, begin, end) -> {
-            int rows = end - begin;
-            float[][] product = scratch[worker].matrix(Scratch.Slot.PRODUCT, rows, width);
-            for (int n = 0; n < rows; n++) {
-                System.arraycopy(b, bo, product[n], 0, out);
-            }
-            Gemm.multiplyAdd(rows, width, in, x, xo + begin * in, in, 1, transposed, 0, product, 0);
-            for (int n = 0; n < rows; n++) {
-                float[] row = product[n];
-                int dst = yo + (begin + n) * out;
-                for (int o = 0; o < out; o++) {
-                    y[dst + o] = relu ? Math.max(row[o], 0f) : row[o];
+        pool.forEach(batch, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                int rows = end - begin;
+                float[][] product = scratch[worker].matrix(Scratch.Slot.PRODUCT, rows, width);
+                for (int n = 0; n < rows; n++) {
+                    System.arraycopy(b, bo, product[n], 0, out);
+                }
+                Gemm.multiplyAdd(rows, width, in, x, xo + begin * in, in, 1, transposed, 0, product, 0);
+                for (int n = 0; n < rows; n++) {
+                    float[] row = product[n];
+                    int dst = yo + (begin + n) * out;
+                    for (int o = 0; o < out; o++) {
+                        y[dst + o] = relu ? Math.max(row[o], 0f) : row[o];
+                    }
                 }
             }
         });
@@ -56,54 +62,60 @@ final class Linear {
         int batch = xt.dim(0), in = wt.dim(1), out = wt.dim(0);
         float[][] weights = shared.matrix(Scratch.Slot.WEIGHTS, out, in);
         float[][] inputs = shared.matrix(Scratch.Slot.INPUTS, batch, in);
-        pool.forEach(out + batch, (worker, begin, end) -> {
-            for (int item = begin; item < end; item++) {
-                if (item < out) {
-                    System.arraycopy(w, wo + item * in, weights[item], 0, in);
-                } else {
-                    System.arraycopy(x, xo + (item - out) * in, inputs[item - out], 0, in);
+        pool.forEach(out + batch, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                for (int item = begin; item < end; item++) {
+                    if (item < out) {
+                        System.arraycopy(w, wo + item * in, weights[item], 0, in);
+                    } else {
+                        System.arraycopy(x, xo + (item - out) * in, inputs[item - out], 0, in);
+                    }
                 }
             }
         });
         int parts = pool.threads();
-        pool.forEach(parts, (worker, firstPart, endPart) -> {
-            for (int part = firstPart; part < endPart; part++) {
-                float[][] product = scratch[worker].matrix(Scratch.Slot.PRODUCT, Math.max(batch, out), in);
-                if (dxt != null) {
-                    float[] dx = dxt.floats();
-                    int dxo = dxt.offset();
-                    int first = WorkerPool.split(batch, part, parts);
-                    int rows = WorkerPool.split(batch, part + 1, parts) - first;
-                    for (int n = 0; n < rows; n++) {
-                        Arrays.fill(product[n], 0, in, 0f);
-                    }
-                    Gemm.multiplyAdd(rows, in, out, dy, dyo + first * out, out, 1, weights, 0, product, 0);
-                    for (int n = 0; n < rows; n++) {
-                        float[] row = product[n];
-                        int dst = dxo + (first + n) * in;
-                        int src = xo + (first + n) * in;
-                        if (reluOnInput) {
-                            for (int i = 0; i < in; i++) {
-                                dx[dst + i] = ReluMask.pass(row[i], x[src + i]);
+        pool.forEach(parts, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int firstPart, int endPart) {
+                for (int part = firstPart; part < endPart; part++) {
+                    float[][] product = scratch[worker].matrix(Scratch.Slot.PRODUCT, Math.max(batch, out), in);
+                    if (dxt != null) {
+                        float[] dx = dxt.floats();
+                        int dxo = dxt.offset();
+                        int first = WorkerPool.split(batch, part, parts);
+                        int rows = WorkerPool.split(batch, part + 1, parts) - first;
+                        for (int n = 0; n < rows; n++) {
+                            Arrays.fill(product[n], 0, in, 0f);
+                        }
+                        Gemm.multiplyAdd(rows, in, out, dy, dyo + first * out, out, 1, weights, 0, product, 0);
+                        for (int n = 0; n < rows; n++) {
+                            float[] row = product[n];
+                            int dst = dxo + (first + n) * in;
+                            int src = xo + (first + n) * in;
+                            if (reluOnInput) {
+                                for (int i = 0; i < in; i++) {
+                                    dx[dst + i] = ReluMask.pass(row[i], x[src + i]);
+                                }
+                            } else {
+                                System.arraycopy(row, 0, dx, dst, in);
                             }
-                        } else {
-                            System.arraycopy(row, 0, dx, dst, in);
                         }
                     }
-                }
-                int first = WorkerPool.split(out, part, parts);
-                int rows = WorkerPool.split(out, part + 1, parts) - first;
-                for (int o = 0; o < rows; o++) {
-                    Arrays.fill(product[o], 0, in, 0f);
-                }
-                Gemm.multiplyAdd(rows, in, batch, dy, dyo + first, 1, out, inputs, 0, product, 0);
-                for (int o = 0; o < rows; o++) {
-                    System.arraycopy(product[o], 0, dw, dwo + (first + o) * in, in);
-                    float bias = 0f;
-                    for (int n = 0; n < batch; n++) {
-                        bias += dy[dyo + n * out + first + o];
+                    int first = WorkerPool.split(out, part, parts);
+                    int rows = WorkerPool.split(out, part + 1, parts) - first;
+                    for (int o = 0; o < rows; o++) {
+                        Arrays.fill(product[o], 0, in, 0f);
                     }
-                    db[dbo + first + o] = bias;
+                    Gemm.multiplyAdd(rows, in, batch, dy, dyo + first, 1, out, inputs, 0, product, 0);
+                    for (int o = 0; o < rows; o++) {
+                        System.arraycopy(product[o], 0, dw, dwo + (first + o) * in, in);
+                        float bias = 0f;
+                        for (int n = 0; n < batch; n++) {
+                            bias += dy[dyo + n * out + first + o];
+                        }
+                        db[dbo + first + o] = bias;
+                    }
                 }
             }
         });

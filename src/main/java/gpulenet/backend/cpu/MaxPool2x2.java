@@ -13,25 +13,28 @@ final class MaxPool2x2 {
         int[] arg = at.ints();
         int xo = xt.offset(), yo = yt.offset(), ao = at.offset();
         int planes = xt.dim(0) * xt.dim(1), h = xt.dim(2), w = xt.dim(3), ph = h / 2, pw = w / 2;
-        pool.forEach(planes, (worker, begin, end) -> {
-            for (int plane = begin; plane < end; plane++) {
-                for (int i = 0; i < ph; i++) {
-                    for (int j = 0; j < pw; j++) {
-                        // Branch-free: which element wins is data-dependent, so branches would
-                        // mispredict about half the time, and the JIT compiles a float select
-                        // (v > max ? v : max) to a branch, while Math.max and an int select on a
-                        // float comparison compile to branch-free instructions.
-                        int top = plane * h * w + 2 * i * w + 2 * j;
-                        float a = x[xo + top], b = x[xo + top + 1];
-                        float c = x[xo + top + w], d = x[xo + top + w + 1];
-                        float max = Math.max(Math.max(a, b), Math.max(c, d));
-                        int best = top + w + 1;
-                        best = c == max ? top + w : best;
-                        best = b == max ? top + 1 : best;
-                        best = a == max ? top : best;
-                        int out = plane * ph * pw + i * pw + j;
-                        y[yo + out] = max;
-                        arg[ao + out] = best;
+        pool.forEach(planes, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                for (int plane = begin; plane < end; plane++) {
+                    for (int i = 0; i < ph; i++) {
+                        for (int j = 0; j < pw; j++) {
+                            // Branch-free: which element wins is data-dependent, so branches would
+                            // mispredict about half the time, and the JIT compiles a float select
+                            // (v > max ? v : max) to a branch, while Math.max and an int select on a
+                            // float comparison compile to branch-free instructions.
+                            int top = plane * h * w + 2 * i * w + 2 * j;
+                            float a = x[xo + top], b = x[xo + top + 1];
+                            float c = x[xo + top + w], d = x[xo + top + w + 1];
+                            float max = Math.max(Math.max(a, b), Math.max(c, d));
+                            int best = top + w + 1;
+                            best = c == max ? top + w : best;
+                            best = b == max ? top + 1 : best;
+                            best = a == max ? top : best;
+                            int out = plane * ph * pw + i * pw + j;
+                            y[yo + out] = max;
+                            arg[ao + out] = best;
+                        }
                     }
                 }
             }
@@ -47,16 +50,19 @@ final class MaxPool2x2 {
         int[] arg = at.ints();
         int dyo = dyt.offset(), yo = yt.offset(), ao = at.offset(), dxo = dxt.offset();
         int planes = dxt.dim(0) * dxt.dim(1), h = dxt.dim(2), w = dxt.dim(3), ph = h / 2, pw = w / 2;
-        pool.forEach(planes, (worker, begin, end) -> {
-            for (int plane = begin; plane < end; plane++) {
-                Arrays.fill(dx, dxo + plane * h * w, dxo + (plane + 1) * h * w, 0f);
-                if (reluBefore) {
-                    for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
-                        dx[dxo + arg[ao + out]] = ReluMask.pass(dy[dyo + out], y[yo + out]);
-                    }
-                } else {
-                    for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
-                        dx[dxo + arg[ao + out]] = dy[dyo + out];
+        pool.forEach(planes, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                for (int plane = begin; plane < end; plane++) {
+                    Arrays.fill(dx, dxo + plane * h * w, dxo + (plane + 1) * h * w, 0f);
+                    if (reluBefore) {
+                        for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
+                            dx[dxo + arg[ao + out]] = ReluMask.pass(dy[dyo + out], y[yo + out]);
+                        }
+                    } else {
+                        for (int out = plane * ph * pw; out < (plane + 1) * ph * pw; out++) {
+                            dx[dxo + arg[ao + out]] = dy[dyo + out];
+                        }
                     }
                 }
             }

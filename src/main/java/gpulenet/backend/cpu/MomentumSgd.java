@@ -15,13 +15,16 @@ final class MomentumSgd {
                        float weightDecay, boolean firstStep) {
         float[] p = pt.floats(), g = gt.floats(), buf = bt.floats();
         int po = pt.offset(), go = gt.offset(), bo = bt.offset(), n = pt.count();
-        pool.forEach((n + CHUNK - 1) / CHUNK, (worker, begin, end) -> {
-            int to = Math.min(n, end * CHUNK);
-            for (int i = begin * CHUNK; i < to; i++) {
-                float d = weightDecay == 0f ? g[go + i] : g[go + i] + weightDecay * p[po + i];
-                float v = firstStep ? d : momentum * buf[bo + i] + d;
-                buf[bo + i] = v;
-                p[po + i] -= lr * v;
+        pool.forEach((n + CHUNK - 1) / CHUNK, new WorkerPool.RangeTask() {
+            @Override
+            public void run(int worker, int begin, int end) {
+                int to = Math.min(n, end * CHUNK);
+                for (int i = begin * CHUNK; i < to; i++) {
+                    float d = weightDecay == 0f ? g[go + i] : g[go + i] + weightDecay * p[po + i];
+                    float v = firstStep ? d : momentum * buf[bo + i] + d;
+                    buf[bo + i] = v;
+                    p[po + i] -= lr * v;
+                }
             }
         });
     }

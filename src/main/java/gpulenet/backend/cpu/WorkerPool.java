@@ -13,7 +13,12 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class WorkerPool implements AutoCloseable {
 
-    /** The body of a parallel loop: handles items [begin, end) on worker {@code worker} (0 = caller). */
+    /**
+     * The body of a parallel loop: handles items [begin, end) on worker {@code worker} (0 = caller).
+     * The ops pass anonymous classes, not lambdas: a capturing lambda has its class and method-handle
+     * forms generated at its first call, all in the first training step, and compiling the class
+     * generator then takes the JIT away from the ops' own loops (about 2% of a first epoch).
+     */
     @FunctionalInterface
     interface RangeTask {
         void run(int worker, int begin, int end);
