@@ -1,6 +1,7 @@
 package gpulenet.cli;
 
 import gpulenet.backend.Backends;
+import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -30,7 +31,14 @@ public final class DeviceOptions {
         return choice;
     }
 
+    /**
+     * Loads the data set. Unless the device is cuda, the CPU backend's JIT set-up starts first, so that
+     * it runs while the data loads rather than during the first training steps.
+     */
     public DataSets loadData() {
+        if (!"cuda".equals(device)) {
+            CpuBackend.prepare();
+        }
         return data.load();
     }
 }

@@ -34,11 +34,20 @@ public final class CpuBackend implements Backend {
 
     /** A backend splitting its work across {@code threads} threads (the calling thread is one of them). */
     public CpuBackend(int threads) {
+        KernelInlining.adviseInBackground();
         this.pool = new WorkerPool(threads);
         this.scratch = new Scratch[threads];
         for (int i = 0; i < threads; i++) {
             scratch[i] = new Scratch();
         }
+    }
+
+    /**
+     * Starts what the first CPU backend would start anyway (see {@link KernelInlining}), ahead of it,
+     * so that it can run alongside other start-up work such as loading data.
+     */
+    public static void prepare() {
+        KernelInlining.adviseInBackground();
     }
 
     public int threads() {
