@@ -315,21 +315,18 @@ final class Conv2d {
     }
 
     /**
-     * dx of one sample: dpatches[P,J] = dY^T W over the nonzeros of dY listed in the scratch, the
-     * gradient of every patch, then each patch is added back where it was read (see
-     * {@link Geometry#addPatches}).
+     * dx of one sample: the gradient of every patch, dY^T W, is added back where the patch was read
+     * (see {@link Geometry#addPatches}), each patch's gradient built from the nonzeros of dY at its
+     * position, four rows of W per pass.
      */
     private static void inputGradient(Geometry g, Scratch s, float[][] kernels, float[] dx, int dxo) {
         int width = Gemm.padded(g.taps);
         float[] padded = s.vector(Scratch.Slot.PADDED, g.paddedSize());
-        float[][] dpatches = s.matrix(Scratch.Slot.PRODUCT, g.positions, width);
         float[] sums = s.vector(Scratch.Slot.SUMS, width);
-        for (int p = 0; p < g.positions; p++) {
-            Arrays.fill(dpatches[p], 0, width, 0f);
-        }
-        Gemm.multiplyAddTransposed(s.nonzeros, width, kernels, dpatches);
+        float[] patch = s.vector(Scratch.Slot.PATCH, width);
+        s.nonzerosByPosition.transpose(s.nonzeros, g.positions);
         Arrays.fill(padded, 0, g.paddedSize(), 0f);
-        g.addPatches(dpatches, padded, sums, width);
+        g.addPatches(s.nonzerosByPosition, kernels, padded, sums, patch, width);
         g.unpad(padded, dx, dxo);
     }
 
@@ -454,15 +451,18 @@ final class Conv2d {
         }
 
         /**
-         * The adjoint of {@link #patches}: adds dpatches[position][tap] into padded where that input was
-         * read, one output row i at a time. Instead of scattering every element, it scans the row with
-         * a running vector sums[tap]: at padded column u, sums[(c, dr, ds)] holds the gradient reaching
-         * column u + ds from tap (c, dr, ds) and the taps to its right in earlier positions, so
-         * sums[(c, dr, 0)] is complete for (c, i + dr, u). Moving one column right shifts sums down by
-         * one tap (the mirror of {@link #patches}), clears the last tap of each (c, dr) and adds the
-         * next position's row.
+         * The adjoint of {@link #patches}: adds the gradient of every patch, dY^T W, into padded where
+         * that input was read, one output row i at a time. The gradient of the patch at position p is
+         * the sum of W's rows under dY's nonzeros at p ({@code dy}, listed by position; {@code patch}
+         * holds it). Instead of scattering every element, it scans the row with a running vector
+         * sums[tap]: at padded column u, sums[(c, dr, ds)] holds the gradient reaching column u + ds
+         * from tap (c, dr, ds) and the taps to its right in earlier positions, so sums[(c, dr, 0)] is
+         * complete for (c, i + dr, u). Moving one column right shifts sums down by one tap (the mirror
+         * of {@link #patches}), clears the last tap of each (c, dr) and adds the next position's patch
+         * gradient, when dY has a nonzero there (sums never holds -0, so adding zeros would change
+         * nothing).
          */
-        void addPatches(float[][] dpatches, float[] padded, float[] sums, int width) {
+        void addPatches(NonzeroRows dy, float[][] kernels, float[] padded, float[] sums, float[] patch, int width) {
             for (int i = 0; i < oh; i++) {
                 Arrays.fill(sums, 0, width, 0f);
                 for (int u = 0; u < wp; u++) {
@@ -470,10 +470,12 @@ final class Conv2d {
                     for (int group = 0; group < c * r; group++) {
                         sums[group * r + r - 1] = 0f;
                     }
-                    if (u < ow) {
-                        float[] row = dpatches[i * ow + u];
+                    int position = i * ow + u;
+                    if (u < ow && dy.start(position) < dy.end(position)) {
+                        Arrays.fill(patch, 0, width, 0f);
+                        Gemm.multiplyAddRow(dy, position, width, kernels, patch);
                         for (int t = 0; t < taps; t++) {
-                            sums[t] += row[t];
+                            sums[t] += patch[t];
                         }
                     }
                     int at = i * wp + u;

@@ -61,39 +61,32 @@ final class Gemm {
 
     /**
      * C[m,n] += A[m,k] B[k,n] for an A given by its nonzeros (m = a.rows()), doing the work of the
-     * nonzeros only: each row of C adds the rows of B under its row's nonzeros, four at a time.
+     * nonzeros only, row by row (see {@link #multiplyAddRow}).
      *
      * @param b row p of B is b[p]
      * @param c row i of C is c[cRow + i]
      */
     static void multiplyAdd(NonzeroRows a, int n, float[][] b, float[][] c, int cRow) {
         for (int i = 0; i < a.rows(); i++) {
-            float[] ci = c[cRow + i];
-            int q = a.start(i);
-            int end = a.end(i);
-            for (; q + 4 <= end; q += 4) {
-                addTerms(ci, n, a.value(q), b[a.column(q)], a.value(q + 1), b[a.column(q + 1)],
-                        a.value(q + 2), b[a.column(q + 2)], a.value(q + 3), b[a.column(q + 3)]);
-            }
-            for (; q < end; q++) {
-                addTerms(ci, n, a.value(q), b[a.column(q)]);
-            }
+            multiplyAddRow(a, i, n, b, c[cRow + i]);
         }
     }
 
     /**
-     * C[k,n] += A^T B for A [m,k] given by its nonzeros (m = a.rows()): each nonzero A[r,p] adds A[r,p]
-     * times row r of B into row p of C, in increasing r.
+     * c[n] += row i of A times B[k,n], A given by its nonzeros: the rows of B under the row's
+     * nonzeros, four at a time.
      *
-     * @param b row r of B is b[r]
-     * @param c row p of C is c[p]
+     * @param b row p of B is b[p]
      */
-    static void multiplyAddTransposed(NonzeroRows a, int n, float[][] b, float[][] c) {
-        for (int r = 0; r < a.rows(); r++) {
-            float[] br = b[r];
-            for (int q = a.start(r); q < a.end(r); q++) {
-                addTerms(c[a.column(q)], n, a.value(q), br);
-            }
+    static void multiplyAddRow(NonzeroRows a, int i, int n, float[][] b, float[] c) {
+        int q = a.start(i);
+        int end = a.end(i);
+        for (; q + 4 <= end; q += 4) {
+            addTerms(c, n, a.value(q), b[a.column(q)], a.value(q + 1), b[a.column(q + 1)],
+                    a.value(q + 2), b[a.column(q + 2)], a.value(q + 3), b[a.column(q + 3)]);
+        }
+        for (; q < end; q++) {
+            addTerms(c, n, a.value(q), b[a.column(q)]);
         }
     }
 

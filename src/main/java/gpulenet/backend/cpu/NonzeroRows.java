@@ -1,5 +1,7 @@
 package gpulenet.backend.cpu;
 
+import java.util.Arrays;
+
 /**
  * The nonzero entries of a row-major [rows, cols] matrix, row by row (compressed sparse rows): the
  * entries of row r are column[i], value[i] for i in [start[r], start[r + 1]), in column order. A
@@ -12,6 +14,8 @@ final class NonzeroRows {
     private int[] start = new int[1];
     private int[] column = new int[0];
     private float[] value = new float[0];
+    /** Where the next entry of each row goes while {@link #transpose} fills the rows. */
+    private int[] next = new int[0];
 
     /** Lists the nonzeros of the row-major matrix a[offset + r * cols + p], r in [0, rows), p in [0, cols). */
     void scan(float[] a, int offset, int rows, int cols) {
@@ -35,6 +39,38 @@ final class NonzeroRows {
             }
         }
         start[rows] = count;
+    }
+
+    /**
+     * Lists the nonzeros of A^T, A [a.rows(), cols] being the matrix listed in {@code a}: row p holds
+     * column p of A, in A's row order (a counting sort of a's entries by column).
+     */
+    void transpose(NonzeroRows a, int cols) {
+        int count = a.start[a.rows];
+        if (start.length < cols + 1) {
+            start = new int[cols + 1];
+            next = new int[cols];
+        }
+        if (column.length < count) {
+            column = new int[count];
+            value = new float[count];
+        }
+        this.rows = cols;
+        Arrays.fill(start, 0, cols + 1, 0);
+        for (int i = 0; i < count; i++) {
+            start[a.column[i] + 1]++;
+        }
+        for (int p = 0; p < cols; p++) {
+            start[p + 1] += start[p];
+        }
+        System.arraycopy(start, 0, next, 0, cols);
+        for (int r = 0; r < a.rows; r++) {
+            for (int i = a.start[r]; i < a.start[r + 1]; i++) {
+                int at = next[a.column[i]]++;
+                column[at] = r;
+                value[at] = a.value[i];
+            }
+        }
     }
 
     int rows() {

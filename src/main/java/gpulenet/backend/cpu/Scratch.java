@@ -8,8 +8,10 @@ package gpulenet.backend.cpu;
 final class Scratch {
     private final float[][] vectors = new float[Slot.values().length][];
     private final float[][][] matrices = new float[Slot.values().length][][];
-    /** The nonzeros of one sample's output gradient (conv). */
+    /** The nonzeros of one sample's output gradient (conv), by output channel. */
     final NonzeroRows nonzeros = new NonzeroRows();
+    /** The same nonzeros by output position (conv input gradient). */
+    final NonzeroRows nonzerosByPosition = new NonzeroRows();
 
     /** What each buffer holds; one slot per concurrent use. */
     enum Slot {
@@ -23,6 +25,8 @@ final class Scratch {
         PRODUCT,
         /** Running sums while adding patch gradients back (conv). */
         SUMS,
+        /** The gradient of one patch (conv). */
+        PATCH,
         /** Per-lane sums of a weight gradient (conv). */
         ACCUMULATORS,
         /** Per-chunk weight gradients before their fixed-order sum (conv, shared). */

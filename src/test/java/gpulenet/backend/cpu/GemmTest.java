@@ -67,7 +67,9 @@ class GemmTest {
             Gemm.multiplyAdd(k, n, m, a, 0, 1, k, b, 0, dense, 0);
             NonzeroRows rows = new NonzeroRows();
             rows.scan(a, 0, m, k);
-            Gemm.multiplyAddTransposed(rows, n, b, sparse);
+            NonzeroRows columns = new NonzeroRows();
+            columns.transpose(rows, k);
+            Gemm.multiplyAdd(columns, n, b, sparse, 0);
             assertSameBits(dense, sparse, "A^T B with " + zeros + " zeros");
         }
     }
@@ -85,6 +87,26 @@ class GemmTest {
             for (int e = 0; e < columns[r].length; e++) {
                 assertEquals(columns[r][e], rows.column(rows.start(r) + e));
                 assertEquals(values[r][e], rows.value(rows.start(r) + e));
+            }
+        }
+    }
+
+    @Test
+    void transposeListsEachColumnsNonzerosInRowOrder() {
+        // [[0, 2, 0], [5, 0, 3], [0, 0, 0], [7, 4, 0]]: column 0 is {5 at row 1, 7 at row 3}, and so on.
+        float[] a = {0f, 2f, 0f, 5f, 0f, 3f, 0f, 0f, 0f, 7f, 4f, 0f};
+        NonzeroRows rows = new NonzeroRows();
+        rows.scan(a, 0, 4, 3);
+        NonzeroRows columns = new NonzeroRows();
+        columns.transpose(rows, 3);
+        assertEquals(3, columns.rows());
+        int[][] indices = {{1, 3}, {0, 3}, {1}};
+        float[][] values = {{5f, 7f}, {2f, 4f}, {3f}};
+        for (int p = 0; p < 3; p++) {
+            assertEquals(indices[p].length, columns.end(p) - columns.start(p), "entries of column " + p);
+            for (int e = 0; e < indices[p].length; e++) {
+                assertEquals(indices[p][e], columns.column(columns.start(p) + e));
+                assertEquals(values[p][e], columns.value(columns.start(p) + e));
             }
         }
     }
