@@ -9,7 +9,8 @@ import java.util.Arrays;
 /**
  * The pure-Java backend: the reference the CUDA backend is checked against, and the fallback where
  * there is no GPU. Work is split across a fixed pool of daemon threads created once and stopped by
- * {@link #close()}; buffers are kept per thread and reused, so a training step allocates no arrays.
+ * {@link #close()}; buffers are kept per thread and reused, so a training step allocates no buffers
+ * (only a few small objects per op: its task and, for convolution, its geometry).
  *
  * <p>Results are bit-identical for any thread count: parallel loops split over samples, planes,
  * output features or fixed-size chunks of the batch, every output element is summed by one task in

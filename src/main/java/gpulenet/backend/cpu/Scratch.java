@@ -2,7 +2,7 @@ package gpulenet.backend.cpu;
 
 /**
  * Reusable buffers, one per named slot, grown (never shrunk) when a larger shape arrives, so a
- * training step allocates nothing. Contents are left over from the last use: callers write what
+ * training step allocates no buffers. Contents are left over from the last use: callers write what
  * they read, except padding lanes whose results they discard.
  */
 final class Scratch {
