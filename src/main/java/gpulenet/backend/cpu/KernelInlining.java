@@ -53,6 +53,8 @@ final class KernelInlining {
     static boolean advise() {
         try {
             Path file = Files.createTempFile("gpulenet-directive", ".json");
+            // A daemon thread may be stopped by the JVM's exit before its finally block runs.
+            file.toFile().deleteOnExit();
             try {
                 Files.writeString(file, directive());
                 // A directive HotSpot cannot parse is reported in the command's output, not thrown.
