@@ -49,6 +49,8 @@ final class NonzeroRows {
         int count = a.start[a.rows];
         if (start.length < cols + 1) {
             start = new int[cols + 1];
+        }
+        if (next.length < cols) {
             next = new int[cols];
         }
         if (column.length < count) {
