@@ -1,6 +1,7 @@
 package gpulenet.cli;
 
 import gpulenet.data.DataSets;
+import gpulenet.data.Dataset;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -14,5 +15,10 @@ public final class DataOption {
 
     public DataSets load() {
         return data != null ? DataSets.load(data) : DataSets.embedded();
+    }
+
+    /** The test split alone, for evaluation: a directory with only the t10k files will do. */
+    public Dataset loadTest() {
+        return data != null ? DataSets.loadTest(data) : DataSets.embeddedTest();
     }
 }

@@ -3,6 +3,7 @@ package gpulenet.cli;
 import gpulenet.backend.Backends;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
+import gpulenet.data.Dataset;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -36,9 +37,19 @@ public final class DeviceOptions {
      * it runs while the data loads rather than during the first training steps.
      */
     public DataSets loadData() {
+        prepareCpu();
+        return data.load();
+    }
+
+    /** Loads the test split alone, as {@link #loadData} does the whole data set. */
+    public Dataset loadTestData() {
+        prepareCpu();
+        return data.loadTest();
+    }
+
+    private void prepareCpu() {
         if (!"cuda".equals(device)) {
             CpuBackend.prepare();
         }
-        return data.load();
     }
 }

@@ -2,7 +2,7 @@ package gpulenet.cli;
 
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
-import gpulenet.data.DataSets;
+import gpulenet.data.Dataset;
 import gpulenet.model.Checkpoint;
 import gpulenet.model.LeNet5;
 import gpulenet.model.Parameters;
@@ -42,23 +42,23 @@ public final class EvalCommand implements Callable<Integer> {
             throw new InputException("--batch-size must be positive, got " + batchSize);
         }
         Checkpoint saved = Checkpoint.read(checkpoint);
-        DataSets data = deviceOptions.loadData();
-        LeNet5.requireInputSize(data.test());
+        Dataset test = deviceOptions.loadTestData();
+        LeNet5.requireInputSize(test);
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
             Parameters params = new Parameters(backend);
             saved.applyTo(params);
             LeNet5 model = LeNet5.forInference(backend, params, batchSize);
-            Evaluation eval = Evaluation.run(model, new DeviceDataset(backend, data.test()), data.test().count(), true);
-            print(out, saved, data, eval);
+            Evaluation eval = Evaluation.run(model, new DeviceDataset(backend, test), test.count(), true);
+            print(out, saved, test, eval);
         }
         return 0;
     }
 
-    private void print(PrintWriter out, Checkpoint saved, DataSets data, Evaluation eval) {
+    private void print(PrintWriter out, Checkpoint saved, Dataset test, Evaluation eval) {
         out.printf(Locale.ROOT, "Checkpoint: %s (epoch %s%s, trained on %s)%n", checkpoint,
                 saved.metadata().getOrDefault(Checkpoint.EPOCH, "?"), saved.isDryRun() ? ", a dry run" : "",
                 saved.metadata().getOrDefault(Checkpoint.DATASET, "?"));
-        out.printf(Locale.ROOT, "Test set (%s): Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n", data.test().name(),
+        out.printf(Locale.ROOT, "Test set (%s): Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n", test.name(),
                 eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());
         long[][] m = eval.confusion();
         out.println("Per-class accuracy:");

@@ -30,33 +30,42 @@ public final class DataSetLoader {
 
     /** Where the IDX file with a standard name comes from: a directory or the jar. */
     @FunctionalInterface
-    private interface IdxSource {
+    interface IdxSource {
         IdxArray read(String standardName, int ndims);
     }
+
+    /** The files of the MNIST copy inside the jar. */
+    static final IdxSource EMBEDDED = (standardName, ndims) -> {
+        try (InputStream in = embeddedFile(standardName)) {
+            return IdxReader.read(in, EMBEDDED_DIR + standardName + GZ, ndims);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    };
 
     private DataSetLoader() {
     }
 
     /** Loads the data set in {@code dir}; its name is the directory's name. */
     public static DataSets load(Path dir) {
-        if (!Files.exists(dir)) {
-            throw new InputException("data directory " + dir + " does not exist");
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new InputException("data directory " + dir + " is not a directory");
-        }
-        return load(nameOf(dir), (standardName, ndims) -> IdxReader.read(find(dir, standardName), ndims));
+        requireDirectory(dir);
+        return load(nameOf(dir), files(dir));
+    }
+
+    /** Loads only the test split of the data set in {@code dir}: the training files need not be there. */
+    public static Dataset loadTest(Path dir) {
+        requireDirectory(dir);
+        return test(nameOf(dir), files(dir));
     }
 
     /** Loads the real MNIST shipped inside the jar. */
     public static DataSets embedded() {
-        return load(EMBEDDED_NAME, (standardName, ndims) -> {
-            try (InputStream in = embeddedFile(standardName)) {
-                return IdxReader.read(in, EMBEDDED_DIR + standardName + GZ, ndims);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+        return load(EMBEDDED_NAME, EMBEDDED);
+    }
+
+    /** Loads only the test split of the MNIST inside the jar, without decompressing the training files. */
+    public static Dataset embeddedTest() {
+        return test(EMBEDDED_NAME, EMBEDDED);
     }
 
     /** Writes the four gzip files of the embedded MNIST into {@code dir}, under their standard names. */
@@ -86,8 +95,16 @@ public final class DataSetLoader {
                     testImages.source(), testImages.dim(1), testImages.dim(2),
                     trainImages.source(), trainImages.dim(1), trainImages.dim(2)));
         }
-        Dataset test = split(name + "-test", testImages, source.read(TEST_LABELS, 1));
-        return new DataSets(name, train, test);
+        return new DataSets(name, train, testSplit(name, testImages, source));
+    }
+
+    /** The test split alone; the training files are not read. */
+    static Dataset test(String name, IdxSource source) {
+        return testSplit(name, source.read(TEST_IMAGES, 3), source);
+    }
+
+    private static Dataset testSplit(String name, IdxArray images, IdxSource source) {
+        return split(name + "-test", images, source.read(TEST_LABELS, 1));
     }
 
     private static Dataset split(String name, IdxArray images, IdxArray labels) {
@@ -105,6 +122,19 @@ public final class DataSetLoader {
             }
         }
         return new Dataset(name, images.data(), y, count, images.dim(1), images.dim(2));
+    }
+
+    private static IdxSource files(Path dir) {
+        return (standardName, ndims) -> IdxReader.read(find(dir, standardName), ndims);
+    }
+
+    private static void requireDirectory(Path dir) {
+        if (!Files.exists(dir)) {
+            throw new InputException("data directory " + dir + " does not exist");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new InputException("data directory " + dir + " is not a directory");
+        }
     }
 
     /** The file with the standard name, raw preferred over {@code .gz} when both are present. */

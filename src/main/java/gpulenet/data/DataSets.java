@@ -10,6 +10,11 @@ public record DataSets(String name, Dataset train, Dataset test) {
         return DataSetLoader.embedded();
     }
 
+    /** Only the test split of the embedded MNIST, for evaluation: the training files are not decompressed. */
+    public static Dataset embeddedTest() {
+        return DataSetLoader.embeddedTest();
+    }
+
     /** Writes the embedded MNIST's four gzip files into {@code dir}, for tools that read files. */
     public static void copyEmbedded(Path dir) throws IOException {
         DataSetLoader.copyEmbedded(dir);
@@ -18,5 +23,10 @@ public record DataSets(String name, Dataset train, Dataset test) {
     /** The IDX data set in {@code dir} (the four MNIST file names, raw or .gz), named after the directory. */
     public static DataSets load(Path dir) {
         return DataSetLoader.load(dir);
+    }
+
+    /** Only the test split of the IDX data set in {@code dir} (the t10k files), for evaluation. */
+    public static Dataset loadTest(Path dir) {
+        return DataSetLoader.loadTest(dir);
     }
 }

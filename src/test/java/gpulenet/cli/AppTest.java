@@ -1,6 +1,8 @@
 package gpulenet.cli;
 
 import gpulenet.data.IdxFiles;
+import gpulenet.model.Checkpoint;
+import gpulenet.model.Parameters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -10,6 +12,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -105,6 +108,19 @@ class AppTest {
             assertEquals(1, r.err().split("\n").length, what);
         }
         assertEquals("gpu-lenet: error: --batch-size must be positive, got 0\n", run("train", "--batch-size", "0").err());
+    }
+
+    @Test
+    void evalNeedsOnlyTheTestFiles() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("t10k-only")), 1, 40);
+        Files.delete(data.resolve("train-images-idx3-ubyte"));
+        Files.writeString(data.resolve("train-labels-idx1-ubyte"), "a broken training file");
+        Path ckpt = dir.resolve("init.safetensors");
+        new Checkpoint(Parameters.initialValues(1), null, Map.of()).write(ckpt);
+
+        Run eval = run("eval", "--checkpoint", ckpt.toString(), "--data", data.toString(), "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().matches("(?s).*Test set \\(t10k-only-test\\): Average loss: .*, Accuracy: \\d+/40 .*"), eval.out());
     }
 
     @CommandLine.Command(name = "boom")

@@ -19,7 +19,9 @@ import gpulenet.InputException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -74,6 +76,38 @@ class DataSetLoaderTest {
     void rejectsFileGivenAsDirectory() {
         Path file = write(root.resolve("plain-file"), new byte[] {1});
         assertError(file, "data directory " + file + " is not a directory");
+    }
+
+    @Test
+    void theTestSplitLoadsWithoutTheTrainingFiles() throws IOException {
+        Path dir = validDir("t10k-only", false);
+        Files.delete(dir.resolve(TRAIN_IMAGES));
+        write(dir.resolve(TRAIN_LABELS), new byte[] {1, 2, 3});
+        assertSplit(DataSets.loadTest(dir), "t10k-only-test", TEST, testPixels, testLabels);
+        assertError(dir, "missing " + TRAIN_IMAGES);
+    }
+
+    @Test
+    void theTestSplitIsCheckedAsTheWholeSetIs() throws IOException {
+        Path dir = validDir("t10k-bad", true);
+        write(dir.resolve(TEST_LABELS + ".gz"), gzip(labels(Arrays.copyOf(testLabels, TEST - 1))));
+        InputException e = assertThrows(InputException.class, () -> DataSets.loadTest(dir));
+        assertTrue(e.getMessage().contains(": 4 labels, but "), e.getMessage());
+        InputException missing = assertThrows(InputException.class, () -> DataSets.loadTest(root.resolve("absent")));
+        assertTrue(missing.getMessage().endsWith(" does not exist"), missing.getMessage());
+    }
+
+    /** The embedded MNIST's test split alone asks for the two t10k files and nothing else. */
+    @Test
+    void theEmbeddedTestSplitReadsOnlyTheT10kFiles() {
+        List<String> asked = new ArrayList<>();
+        Dataset test = DataSetLoader.test("mnist", (name, ndims) -> {
+            asked.add(name);
+            return DataSetLoader.EMBEDDED.read(name, ndims);
+        });
+        assertEquals(List.of(TEST_IMAGES, TEST_LABELS), asked);
+        assertEquals(10000, test.count());
+        assertEquals("mnist-test", test.name());
     }
 
     @Test

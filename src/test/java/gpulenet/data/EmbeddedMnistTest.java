@@ -31,6 +31,15 @@ class EmbeddedMnistTest {
         assertEquals(28, mnist.test().cols());
     }
 
+    /** Evaluation's test split alone is the same data as the whole set's. */
+    @Test
+    void theTestSplitAloneIsTheWholeSetsTestSplit() {
+        Dataset test = DataSets.embeddedTest();
+        assertEquals(mnist.test().name(), test.name());
+        assertArrayEquals(mnist.test().images(), test.images());
+        assertArrayEquals(mnist.test().labels(), test.labels());
+    }
+
     /** The files written out for other tools (bench --pytorch) load back to the same data set. */
     @Test
     void copiedFilesLoadBackToTheSameData(@TempDir Path dir) throws Exception {
