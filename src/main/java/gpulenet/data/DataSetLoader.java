@@ -1,6 +1,7 @@
 package gpulenet.data;
 
 import gpulenet.InputException;
+import gpulenet.InputFiles;
 import gpulenet.data.IdxReader.IdxArray;
 
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * Loads an image-classification data set laid out as MNIST is: four IDX files with the standard names,
@@ -129,22 +131,30 @@ public final class DataSetLoader {
     }
 
     private static void requireDirectory(Path dir) {
-        if (!Files.exists(dir)) {
-            throw new InputException("data directory " + dir + " does not exist");
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new InputException("data directory " + dir + " is not a directory");
+        String name = "data directory " + dir;
+        BasicFileAttributes a = InputFiles.attributes(dir, name).orElseThrow(() -> new InputException(name + " does not exist"));
+        if (!a.isDirectory()) {
+            throw new InputException(name + " is not a directory but " + InputFiles.kind(dir, a));
         }
     }
 
-    /** The file with the standard name, raw preferred over {@code .gz} when both are present. */
+    /**
+     * The file with the standard name, raw or {@code .gz}. Both at once is refused: they may hold
+     * different data, and silently taking one would hide which.
+     */
     private static Path find(Path dir, String standardName) {
         Path raw = dir.resolve(standardName);
-        if (Files.isRegularFile(raw)) {
+        Path gz = dir.resolve(standardName + GZ);
+        boolean hasRaw = InputFiles.attributes(raw, raw.toString()).isPresent();
+        boolean hasGz = InputFiles.attributes(gz, gz.toString()).isPresent();
+        if (hasRaw && hasGz) {
+            throw new InputException("data directory " + dir + " has both " + standardName + " and " + standardName + GZ
+                    + ", which may differ: keep one");
+        }
+        if (hasRaw) {
             return raw;
         }
-        Path gz = dir.resolve(standardName + GZ);
-        if (Files.isRegularFile(gz)) {
+        if (hasGz) {
             return gz;
         }
         throw new InputException("data directory " + dir + ": missing " + standardName + " (or " + standardName + GZ + ")");

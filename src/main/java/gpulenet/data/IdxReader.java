@@ -1,15 +1,17 @@
 package gpulenet.data;
 
 import gpulenet.InputException;
+import gpulenet.InputFiles;
+import gpulenet.IoReasons;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 
 import java.io.BufferedInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.stream.Collectors;
@@ -51,16 +53,16 @@ public final class IdxReader {
 
     /**
      * Reads {@code file}, which must hold {@code ndims} dimensions of uint8. A gzip file is recognised by its
-     * magic bytes; a file whose name ends in {@code .gz} must be one.
+     * magic bytes; a file whose name ends in {@code .gz} must be one. It must be a regular file, checked
+     * before it is opened (a FIFO would block the open, a device would never end).
      */
     public static IdxArray read(Path file, int ndims) {
         String source = file.toString();
+        InputFiles.requireRegularFile(file);
         try (InputStream in = Files.newInputStream(file)) {
             return read(in, source, ndims);
-        } catch (NoSuchFileException e) {
-            throw new InputException(source + ": no such file");
         } catch (IOException e) {
-            throw new InputException(source + ": cannot read: " + describe(e));
+            throw new InputException(source + ": cannot read: " + IoReasons.reason(e));
         }
     }
 
@@ -74,7 +76,7 @@ public final class IdxReader {
         try {
             gzip = startsWithGzipMagic(buffered);
         } catch (IOException e) {
-            throw new InputException(source + ": cannot read: " + describe(e));
+            throw new InputException(source + ": cannot read: " + IoReasons.reason(e));
         }
         if (!gzip && source.endsWith(".gz")) {
             throw new InputException(source + ": not a gzip file (no gzip magic bytes 1f 8b)");
@@ -85,8 +87,11 @@ public final class IdxReader {
                             .setDecompressConcatenated(true).get(), BUFFER_BYTES)
                     : buffered;
             return readIdx(content, source, ndims);
+        } catch (EOFException e) {
+            // The decompressor's only way of saying that the stream stops before its end.
+            throw new InputException(source + ": " + (gzip ? "truncated gzip stream" : "cannot read: " + IoReasons.reason(e)));
         } catch (IOException e) {
-            throw new InputException(source + ": " + (gzip ? "corrupt gzip data: " : "cannot read: ") + describe(e));
+            throw new InputException(source + ": " + (gzip ? "corrupt gzip data: " : "cannot read: ") + IoReasons.reason(e));
         }
     }
 
@@ -168,9 +173,5 @@ public final class IdxReader {
 
     private static String shape(int[] dims) {
         return Arrays.stream(dims).mapToObj(Integer::toString).collect(Collectors.joining("x"));
-    }
-
-    private static String describe(IOException e) {
-        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 }

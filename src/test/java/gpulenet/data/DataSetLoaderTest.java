@@ -16,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import gpulenet.InputException;
+import gpulenet.SpecialFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Small synthetic data sets in the MNIST layout (as Fashion-MNIST ships), valid and broken. */
@@ -73,9 +75,45 @@ class DataSetLoaderTest {
     }
 
     @Test
-    void rejectsFileGivenAsDirectory() {
+    void rejectsFileGivenAsDirectorySayingWhatItIs() {
         Path file = write(root.resolve("plain-file"), new byte[] {1});
-        assertError(file, "data directory " + file + " is not a directory");
+        assertError(file, "data directory " + file + " is not a directory but a regular file");
+        assertError(SpecialFiles.ZERO_DEVICE, "data directory /dev/zero is not a directory but a character device");
+    }
+
+    @Test
+    void aSymbolicLinkLoopIsReportedAsOneNotAsMissing() throws IOException {
+        Path loop = loop("loop");
+        assertError(loop, "data directory " + loop + ": cannot read: too many levels of symbolic links");
+
+        Path dir = validDir("looped-file", false);
+        Files.delete(dir.resolve(TRAIN_LABELS));
+        Files.createSymbolicLink(dir.resolve(TRAIN_LABELS), loop);
+        assertError(dir, dir.resolve(TRAIN_LABELS) + ": cannot read: too many levels of symbolic links");
+    }
+
+    @Test
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aFifoOrADeviceInTheDirectoryIsReportedAsWhatItIs() throws IOException {
+        Path dir = validDir("special", false);
+        Files.delete(dir.resolve(TEST_IMAGES));
+        SpecialFiles.fifo(dir.resolve(TEST_IMAGES));
+        assertError(dir, dir.resolve(TEST_IMAGES) + ": not a regular file: a FIFO");
+
+        Files.delete(dir.resolve(TEST_IMAGES));
+        Files.createSymbolicLink(dir.resolve(TEST_IMAGES), SpecialFiles.ZERO_DEVICE);
+        assertError(dir, dir.resolve(TEST_IMAGES) + ": not a regular file: a character device");
+
+        Files.delete(dir.resolve(TEST_IMAGES));
+        Files.createDirectory(dir.resolve(TEST_IMAGES));
+        assertError(dir, dir.resolve(TEST_IMAGES) + ": not a regular file: a directory");
+    }
+
+    @Test
+    void refusesARawAndAGzipFileOfTheSameName() throws IOException {
+        Path dir = validDir("both", false);
+        write(dir.resolve(TRAIN_IMAGES + ".gz"), gzip(images(TRAIN, ROWS, COLS, pattern(TRAIN * ROWS * COLS, 9))));
+        assertError(dir, "data directory " + dir + " has both " + TRAIN_IMAGES + " and " + TRAIN_IMAGES + ".gz, which may differ");
     }
 
     @Test
@@ -160,6 +198,15 @@ class DataSetLoaderTest {
             write(dir.resolve(names[i] + suffix), gz ? gzip(contents[i]) : contents[i]);
         }
         return dir;
+    }
+
+    /** Two symbolic links that point at each other; the first is returned. */
+    private Path loop(String name) throws IOException {
+        Path a = root.resolve(name);
+        Path b = root.resolve(name + "-back");
+        Files.createSymbolicLink(a, b);
+        Files.createSymbolicLink(b, a);
+        return a;
     }
 
     private static void assertSplit(Dataset d, String name, int count, byte[] pixels, byte[] labels) {

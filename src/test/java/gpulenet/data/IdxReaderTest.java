@@ -7,14 +7,17 @@ import static gpulenet.data.IdxFiles.pattern;
 import static gpulenet.data.IdxFiles.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import gpulenet.InputException;
+import gpulenet.SpecialFiles;
 import gpulenet.data.IdxReader.IdxArray;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class IdxReaderTest {
@@ -54,10 +57,36 @@ class IdxReaderTest {
     }
 
     @Test
-    void rejectsCorruptGzip() {
+    void rejectsTruncatedGzipAtEveryCut() {
         byte[] gz = gzip(images(3, 5, 7, pixels));
-        Path file = write(dir.resolve("cut.gz"), Arrays.copyOf(gz, gz.length / 2));
-        assertError(file, 3, "cut.gz: corrupt gzip data");
+        // From 2 bytes on the gzip magic is there, so every shorter copy is a gzip stream that stops early.
+        for (int length = 2; length < gz.length; length++) {
+            Path file = write(dir.resolve("cut.gz"), Arrays.copyOf(gz, length));
+            assertError(file, 3, "cut.gz: truncated gzip stream");
+        }
+    }
+
+    @Test
+    void rejectsCorruptGzipWithTheDecompressorsReason() {
+        byte[] gz = gzip(images(3, 5, 7, pixels));
+        gz[gz.length - 8] ^= 1;
+        Path file = write(dir.resolve("crc.gz"), gz);
+        assertError(file, 3, "crc.gz: corrupt gzip data: ");
+        InputException e = assertThrows(InputException.class, () -> IdxReader.read(file, 3));
+        assertFalse(e.getMessage().contains("Exception"), e.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 10, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void rejectsAFifoWithoutOpeningIt() {
+        Path fifo = SpecialFiles.fifo(dir.resolve("pipe-idx3-ubyte"));
+        assertError(fifo, 3, "pipe-idx3-ubyte: not a regular file: a FIFO");
+    }
+
+    @Test
+    void rejectsDevicesAndDirectories() {
+        assertError(SpecialFiles.ZERO_DEVICE, 3, "/dev/zero: not a regular file: a character device");
+        assertError(dir, 3, dir + ": not a regular file: a directory");
     }
 
     @Test
