@@ -1,21 +1,18 @@
 package gpulenet.model;
 
 import com.google.gson.Gson;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import gpulenet.AtomicFile;
 import gpulenet.InputException;
+import gpulenet.InputFiles;
+import gpulenet.IoReasons;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -29,9 +26,17 @@ import java.util.Set;
  * checkpoints and the PyTorch reference tensors share one reader and one writer.
  */
 public final class Safetensors {
-    private static final String METADATA = "__metadata__";
+    private static final String METADATA = SafetensorsHeader.METADATA;
     /** Headers past this size are not plausible for this project and signal a corrupt length field. */
     private static final long MAX_HEADER_BYTES = 100L << 20;
+    /**
+     * The largest file read. The networks here have at most a few million float32 parameters, and a
+     * checkpoint holds the values plus at most two optimizer-state copies (Adam's moments): some tens of
+     * MiB. 512 MiB is generous for that and still fits in the heap, where a corrupt or wrong file of
+     * gigabytes would not.
+     */
+    private static final long MAX_FILE_BYTES = 512L << 20;
+    private static final int LENGTH_BYTES = 8;
 
     private final String source;
     private final Map<String, Entry> entries;
@@ -48,102 +53,76 @@ public final class Safetensors {
         }
     }
 
-    private Safetensors(String source, Map<String, Entry> entries, Map<String, String> metadata) {
+    private Safetensors(String source, SafetensorsHeader header, byte[] bytes, int dataStart) {
+        Map<String, Entry> tensors = new LinkedHashMap<>();
+        for (SafetensorsHeader.Tensor t : header.tensors().values()) {
+            ByteBuffer data = ByteBuffer.wrap(bytes, dataStart + (int) t.begin(), (int) (t.end() - t.begin())).slice()
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            tensors.put(t.name(), new Entry(t.dtype(), t.shape(), data));
+        }
         this.source = source;
-        this.entries = entries;
-        this.metadata = metadata;
+        this.entries = Collections.unmodifiableMap(tensors);
+        this.metadata = header.metadata();
     }
 
-    /** Reads and validates a whole file; every problem is an {@link InputException} naming the file. */
+    /**
+     * Reads and validates a whole file; every problem is an {@link InputException} naming the file. The
+     * path is checked to be a regular file of a plausible size before it is opened, and the length field
+     * and the header are checked before the data section is read.
+     */
     public static Safetensors read(Path path) {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(path);
-        } catch (NoSuchFileException e) {
-            throw new InputException(path + ": no such file");
-        } catch (IOException e) {
-            throw new InputException(path + ": cannot read: " + e.getMessage());
+        String source = path.toString();
+        long size = InputFiles.requireRegularFile(path);
+        if (size > MAX_FILE_BYTES) {
+            throw new InputException(source + ": " + size + " bytes, too large for a checkpoint (at most "
+                    + MAX_FILE_BYTES + " bytes are read)");
         }
-        return parse(path.toString(), bytes);
+        requireLengthField(source, size);
+        try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
+            long headerLen = headerLength(source, readFully(in, LENGTH_BYTES, source), size);
+            long dataLen = size - LENGTH_BYTES - headerLen;
+            SafetensorsHeader header = SafetensorsHeader.parse(source, readFully(in, (int) headerLen, source), dataLen);
+            return new Safetensors(source, header, readFully(in, (int) dataLen, source), 0);
+        } catch (IOException e) {
+            throw new InputException(source + ": cannot read: " + IoReasons.reason(e));
+        }
     }
 
     /** Parses safetensors bytes; {@code source} names them in error messages. */
     public static Safetensors parse(String source, byte[] bytes) {
-        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (bytes.length < 8) {
-            throw new InputException(source + ": not a safetensors file: " + bytes.length + " bytes, too short for a header");
-        }
-        long headerLen = buf.getLong(0);
-        if (headerLen < 2 || headerLen > MAX_HEADER_BYTES || 8 + headerLen > bytes.length) {
-            throw new InputException(source + ": not a safetensors file or truncated: header length " + headerLen
-                    + " does not fit in " + bytes.length + " bytes");
-        }
-        JsonObject header;
-        try {
-            header = JsonParser.parseString(new String(bytes, 8, (int) headerLen, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new InputException(source + ": corrupt safetensors header (not a JSON object)");
-        }
-        int dataStart = 8 + (int) headerLen;
-        long dataLen = bytes.length - dataStart;
-        Map<String, Entry> entries = new LinkedHashMap<>();
-        Map<String, String> metadata = new LinkedHashMap<>();
-        long covered = 0;
-        for (Map.Entry<String, JsonElement> e : header.entrySet()) {
-            String name = e.getKey();
-            try {
-                JsonObject o = e.getValue().getAsJsonObject();
-                if (name.equals(METADATA)) {
-                    for (Map.Entry<String, JsonElement> m : o.entrySet()) {
-                        metadata.put(m.getKey(), m.getValue().getAsString());
-                    }
-                    continue;
-                }
-                String dtype = o.get("dtype").getAsString();
-                JsonArray shapeJson = o.getAsJsonArray("shape");
-                int[] shape = new int[shapeJson.size()];
-                long size = 1;
-                for (int i = 0; i < shape.length; i++) {
-                    shape[i] = shapeJson.get(i).getAsInt();
-                    if (shape[i] < 0) {
-                        throw new InputException(source + ": tensor " + name + " has a negative dimension");
-                    }
-                    size *= shape[i];
-                }
-                JsonArray offsets = o.getAsJsonArray("data_offsets");
-                long begin = offsets.get(0).getAsLong();
-                long end = offsets.get(1).getAsLong();
-                if (begin < 0 || end < begin || end > dataLen) {
-                    throw new InputException(source + ": truncated or corrupt: tensor " + name + " spans bytes ["
-                            + begin + ", " + end + ") but the data section has " + dataLen);
-                }
-                if (end - begin != size * elementBytes(source, name, dtype)) {
-                    throw new InputException(source + ": corrupt: tensor " + name + " " + dtype + Arrays.toString(shape)
-                            + " needs " + size * elementBytes(source, name, dtype) + " bytes, offsets give " + (end - begin));
-                }
-                covered += end - begin;
-                ByteBuffer data = ByteBuffer.wrap(bytes, dataStart + (int) begin, (int) (end - begin)).slice()
-                        .order(ByteOrder.LITTLE_ENDIAN);
-                entries.put(name, new Entry(dtype, shape, data));
-            } catch (NullPointerException | IllegalStateException | ClassCastException | IndexOutOfBoundsException
-                     | UnsupportedOperationException | NumberFormatException ex) {
-                throw new InputException(source + ": corrupt safetensors header entry for " + name);
-            }
-        }
-        if (covered != dataLen) {
-            throw new InputException(source + ": corrupt: tensors cover " + covered + " bytes of a " + dataLen + "-byte data section");
-        }
-        return new Safetensors(source, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
+        requireLengthField(source, bytes.length);
+        long headerLen = headerLength(source, Arrays.copyOf(bytes, LENGTH_BYTES), bytes.length);
+        int dataStart = LENGTH_BYTES + (int) headerLen;
+        SafetensorsHeader header = SafetensorsHeader.parse(source, Arrays.copyOfRange(bytes, LENGTH_BYTES, dataStart),
+                bytes.length - dataStart);
+        return new Safetensors(source, header, bytes, dataStart);
     }
 
-    private static int elementBytes(String source, String name, String dtype) {
-        switch (dtype) {
-            case "F64": case "I64": case "U64": return 8;
-            case "F32": case "I32": case "U32": return 4;
-            case "F16": case "BF16": case "I16": case "U16": return 2;
-            case "I8": case "U8": case "BOOL": return 1;
-            default: throw new InputException(source + ": tensor " + name + " has unknown dtype " + dtype);
+    private static void requireLengthField(String source, long fileLength) {
+        if (fileLength < LENGTH_BYTES) {
+            throw new InputException(source + ": not a safetensors file: " + fileLength + " bytes, too short for a header");
         }
+    }
+
+    /** The header length the first 8 bytes give, checked to fit in a file of {@code fileLength} bytes. */
+    private static long headerLength(String source, byte[] lengthField, long fileLength) {
+        long headerLen = ByteBuffer.wrap(lengthField).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (headerLen < 2 || headerLen > MAX_HEADER_BYTES || headerLen > fileLength - LENGTH_BYTES) {
+            throw new InputException(source + ": not a safetensors file or truncated: header length " + headerLen
+                    + " does not fit in " + fileLength + " bytes");
+        }
+        return headerLen;
+    }
+
+    /** Exactly {@code length} bytes from where {@code in} stands; a file that has shrunk since it was sized is truncated. */
+    private static byte[] readFully(FileChannel in, int length, String source) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        while (buf.hasRemaining()) {
+            if (in.read(buf) < 0) {
+                throw new InputException(source + ": truncated: the file ended while it was read");
+            }
+        }
+        return buf.array();
     }
 
     public String source() {

@@ -1,13 +1,16 @@
 package gpulenet.cli;
 
+import gpulenet.SpecialFiles;
 import gpulenet.data.IdxFiles;
 import gpulenet.model.Checkpoint;
 import gpulenet.model.Parameters;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
+import java.io.RandomAccessFile;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,6 +124,30 @@ class AppTest {
         Run eval = run("eval", "--checkpoint", ckpt.toString(), "--data", data.toString(), "--device", "cpu");
         assertEquals(0, eval.code(), eval.err());
         assertTrue(eval.out().matches("(?s).*Test set \\(t10k-only-test\\): Average loss: .*, Accuracy: \\d+/40 .*"), eval.out());
+    }
+
+    @Test
+    @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void checkpointsThatAreNotPlausibleFilesExit2AtOnce() throws Exception {
+        Path big = dir.resolve("big.bin");
+        try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(3L << 30);
+        }
+        Path fifo = SpecialFiles.fifo(dir.resolve("pipe.safetensors"));
+        String[][] cases = {
+                {big.toString(), big + ": 3221225472 bytes, too large for a checkpoint"},
+                {SpecialFiles.ZERO_DEVICE.toString(), "/dev/zero: not a regular file: a character device"},
+                {fifo.toString(), fifo + ": not a regular file: a FIFO"},
+        };
+        for (String[] c : cases) {
+            Run eval = run("eval", "--checkpoint", c[0], "--device", "cpu");
+            assertEquals(2, eval.code(), eval.err());
+            assertTrue(eval.err().startsWith("gpu-lenet: error: " + c[1]), eval.err());
+            assertEquals(1, eval.err().split("\n").length, eval.err());
+            Run resume = run("train", "--resume", c[0], "--device", "cpu");
+            assertEquals(2, resume.code(), resume.err());
+            assertTrue(resume.err().startsWith("gpu-lenet: error: " + c[1]), resume.err());
+        }
     }
 
     @CommandLine.Command(name = "boom")
