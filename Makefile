@@ -54,11 +54,15 @@ jar:
 	else echo "jar: $(NVCC) not found, packaging the committed PTX"; fi
 	$(MVN) package -DskipTests
 
-# CPU-vs-GPU timing of one MNIST epoch at several batch sizes; with TORCH_LENET=path/to/torch_lenet.py
-# (python3 with torch installed) PyTorch runs the same jobs alternately and the table gains the ratio.
+# CPU-vs-GPU timing of one MNIST epoch at several batch sizes; with TORCH=1 (python3 with torch installed)
+# the project's PyTorch reference script runs the same jobs alternately and the table gains the ratio;
+# TORCH_LENET=path/to/script.py does the same with another script that takes the same flags.
+TORCH_REFERENCE := src/main/python/torch_reference.py
+TORCH ?=
 TORCH_LENET ?=
+PYTORCH_SCRIPT = $(or $(TORCH_LENET),$(if $(TORCH),$(TORCH_REFERENCE)))
 bench: jar
-	java -jar $(JAR) bench --batch-sizes 64,256,1024 $(if $(TORCH_LENET),--pytorch "python3 $(TORCH_LENET)")
+	java -jar $(JAR) bench --batch-sizes 64,256,1024 $(if $(PYTORCH_SCRIPT),--pytorch "python3 $(PYTORCH_SCRIPT)")
 
 docker:
 	docker build -f docker/Dockerfile -t gpu-lenet .
