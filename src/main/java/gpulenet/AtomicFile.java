@@ -8,8 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 
-/** Whole-file writes that a crash cannot leave half done. */
+/**
+ * Whole-file writes that a crash cannot leave half done. A new file gets the mode the umask gives; a
+ * replaced file keeps its mode.
+ */
 public final class AtomicFile {
     private AtomicFile() {
     }
@@ -21,14 +25,20 @@ public final class AtomicFile {
     public static void write(Path path, byte[] content) throws IOException {
         Path dir = path.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, path.getFileName() + ".", ".tmp");
+        String name = path.getFileName().toString();
+        boolean exists = Files.exists(path);
+        TempFiles.removeStale(dir, name);
+        Path tmp = TempFiles.create(dir, name);
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ByteBuffer buf = ByteBuffer.wrap(content);
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
                 ch.force(true);
+            }
+            if (exists) {
+                copyPermissions(path, tmp); // after the writing: the old mode may not allow it
             }
             try {
                 Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -36,7 +46,14 @@ public final class AtomicFile {
                 Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING);
             }
         } finally {
-            Files.deleteIfExists(tmp);
+            TempFiles.delete(tmp);
+        }
+    }
+
+    private static void copyPermissions(Path from, Path to) throws IOException {
+        PosixFileAttributeView fromView = Files.getFileAttributeView(from, PosixFileAttributeView.class);
+        if (fromView != null) {
+            Files.setPosixFilePermissions(to, fromView.readAttributes().permissions());
         }
     }
 }
