@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -13,8 +14,10 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class AtomicFileTest {
     private static final byte[] NEW = "new content".getBytes(StandardCharsets.UTF_8);
@@ -63,6 +66,108 @@ class AtomicFileTest {
         Path file = dir.resolve("sub/bench.json");
         AtomicFile.write(file, NEW);
         assertEquals(umaskMode, PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+    }
+
+    /** Every kind of file that is not a regular one is refused, named, and left as it was. */
+    @Test
+    void refusesSpecialFilesAndDirectoriesAndLeavesThemAlone() throws Exception {
+        Path fifo = SpecialFiles.fifo(dir.resolve("fifo"));
+        Path socket = SpecialFiles.socket(dir.resolve("socket"));
+        Path directory = Files.createDirectory(dir.resolve("directory"));
+        assertRefused(fifo, "it is a FIFO, not a regular file");
+        assertRefused(socket, "it is a socket, not a regular file");
+        assertRefused(directory, "it is a directory, not a regular file");
+        assertEquals(List.of("directory", "fifo", "socket"), names(dir), "no temporary file left");
+        assertEquals(List.of(), names(directory));
+    }
+
+    @Test
+    void refusesACharacterDevice() throws Exception {
+        Path device = SpecialFiles.charDevice(dir.resolve("fake"));
+        assertRefused(device, "it is a character device, not a regular file");
+        assertEquals(List.of("fake"), names(dir));
+    }
+
+    private static void assertRefused(Path path, String reason) throws IOException {
+        int type = SpecialFiles.type(path);
+        FileSystemException write = assertThrows(FileSystemException.class, () -> AtomicFile.write(path, NEW));
+        assertEquals(reason, IoReasons.reason(write));
+        FileSystemException check = assertThrows(FileSystemException.class, () -> AtomicFile.checkWritable(path));
+        assertEquals(reason, IoReasons.reason(check));
+        assertEquals(type, SpecialFiles.type(path), path + " must keep its file type");
+    }
+
+    @Test
+    void writesThroughASymlinkToItsTargetInTheTargetsDirectory() throws Exception {
+        Path targets = Files.createDirectory(dir.resolve("targets"));
+        Path links = Files.createDirectory(dir.resolve("links"));
+        Path target = Files.writeString(targets.resolve("model.safetensors"), "old");
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-rw----"));
+        Path hop = Files.createSymbolicLink(links.resolve("hop"), Path.of("../targets/model.safetensors"));
+        Path link = Files.createSymbolicLink(links.resolve("link"), Path.of("hop"));
+
+        AtomicFile.write(link, NEW);
+
+        assertTrue(Files.isSymbolicLink(link) && Files.isSymbolicLink(hop), "the links stay links");
+        assertEquals(Path.of("hop"), Files.readSymbolicLink(link));
+        assertEquals("new content", content(target));
+        assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
+        assertEquals(List.of("model.safetensors"), names(targets));
+        assertEquals(List.of("hop", "link"), names(links));
+    }
+
+    @Test
+    void aDanglingSymlinkGetsItsTargetCreated() throws Exception {
+        Path link = Files.createSymbolicLink(dir.resolve("link"), Path.of("made/model.safetensors"));
+        AtomicFile.checkWritable(link);
+        AtomicFile.write(link, NEW);
+        assertTrue(Files.isSymbolicLink(link));
+        assertEquals("new content", content(dir.resolve("made/model.safetensors")));
+    }
+
+    @Test
+    void refusesASymlinkToASpecialFileOrALoop() throws Exception {
+        Path fifo = SpecialFiles.fifo(dir.resolve("fifo"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), fifo);
+        assertRefused(link, "its target " + fifo + " is a FIFO, not a regular file");
+        assertTrue(Files.isSymbolicLink(link));
+
+        Path a = dir.resolve("a");
+        Files.createSymbolicLink(a, Path.of("b"));
+        Files.createSymbolicLink(dir.resolve("b"), Path.of("a"));
+        IOException loop = assertThrows(IOException.class, () -> AtomicFile.write(a, NEW));
+        assertEquals("Too many levels of symbolic links", IoReasons.reason(loop));
+    }
+
+    @Test
+    void aPathUnderARegularFileIsNotADirectory() throws Exception {
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        Path under = file.resolve("model.safetensors");
+        IOException check = assertThrows(IOException.class, () -> AtomicFile.checkWritable(under));
+        assertEquals("Not a directory", IoReasons.reason(check));
+        IOException write = assertThrows(IOException.class, () -> AtomicFile.write(under, NEW));
+        assertEquals("Not a directory", IoReasons.reason(write));
+        assertEquals("x", content(file));
+    }
+
+    @Test
+    void checkWritableCreatesTheDirectoryAndLeavesNoFile() throws Exception {
+        Path file = dir.resolve("new/dir/model.safetensors");
+        AtomicFile.checkWritable(file);
+        assertEquals(List.of(), names(dir.resolve("new/dir")));
+    }
+
+    @Test
+    void checkWritableFindsAMissingPermission() throws Exception {
+        Path locked = Files.createDirectory(dir.resolve("locked"));
+        Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("r-xr-xr-x"));
+        try {
+            assumeFalse(Files.isWritable(locked), "root writes anywhere");
+            IOException e = assertThrows(IOException.class, () -> AtomicFile.checkWritable(locked.resolve("m")));
+            assertEquals("Permission denied", IoReasons.reason(e));
+        } finally {
+            Files.setPosixFilePermissions(locked, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
     }
 
     @Test

@@ -1,0 +1,52 @@
+package gpulenet;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Makes FIFOs, device nodes and sockets for tests; a test is skipped where the system cannot make one. */
+public final class SpecialFiles {
+    private SpecialFiles() {
+    }
+
+    public static Path fifo(Path path) throws Exception {
+        return made(path, "mkfifo", path.toString());
+    }
+
+    /** A character device with the numbers of /dev/null (making one needs root). */
+    public static Path charDevice(Path path) throws Exception {
+        return made(path, "mknod", path.toString(), "c", "1", "3");
+    }
+
+    /** A Unix-domain socket file; the socket is closed, the file stays. */
+    public static Path socket(Path path) throws IOException {
+        try (ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            s.bind(UnixDomainSocketAddress.of(path));
+        }
+        return path;
+    }
+
+    /** The file type as the kernel reports it (S_IFMT bits of unix:mode), to check a file was left alone. */
+    public static int type(Path path) throws IOException {
+        return (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 0170000;
+    }
+
+    private static Path made(Path path, String... command) throws Exception {
+        Process p;
+        try {
+            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            assumeTrue(false, command[0] + " is not available: " + e.getMessage());
+            throw e;
+        }
+        String output = new String(p.getInputStream().readAllBytes());
+        assumeTrue(p.waitFor() == 0, String.join(" ", command) + " failed: " + output);
+        return path;
+    }
+}
