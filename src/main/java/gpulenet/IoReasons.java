@@ -3,7 +3,10 @@ package gpulenet;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
+import java.nio.file.FileSystemLoopException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.util.Locale;
@@ -32,6 +35,15 @@ public final class IoReasons {
         }
         if (e instanceof EOFException) {
             return "unexpected end of file";
+        }
+        if (e instanceof FileSystemLoopException) {
+            return "too many levels of symbolic links";
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return "file exists";
+        }
+        if (e instanceof DirectoryNotEmptyException) {
+            return "directory not empty";
         }
         String text = e instanceof FileSystemException fse ? fse.getReason() : e.getMessage();
         if (text == null || text.isBlank()) {

@@ -7,8 +7,10 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
+import java.nio.file.FileSystemLoopException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import org.junit.jupiter.api.Test;
@@ -30,6 +32,17 @@ class IoReasonsTest {
         assertEquals("is a directory", IoReasons.reason(new IOException("Is a directory")));
         assertEquals("CRC mismatch", IoReasons.reason(new IOException("CRC mismatch")));
         assertEquals("I/O error (IOException)", IoReasons.reason(new IOException()));
+    }
+
+    @Test
+    void writeFailuresGiveTheOperatingSystemsReason() {
+        assertEquals("not a directory", IoReasons.reason(new NotDirectoryException("/etc/passwd")));
+        assertEquals("too many levels of symbolic links", IoReasons.reason(new FileSystemLoopException("/l")));
+        assertEquals("read-only file system", IoReasons.reason(new FileSystemException("/m", null, "Read-only file system")));
+        // FileChannel.write on a full disk
+        assertEquals("no space left on device", IoReasons.reason(new IOException("No space left on device")));
+        IOException notDir = assertThrows(IOException.class, () -> Files.createFile(Path.of("/dev/null/x")));
+        assertEquals("not a directory", IoReasons.reason(notDir));
     }
 
     @Test

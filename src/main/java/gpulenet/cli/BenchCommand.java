@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import gpulenet.AtomicFile;
 import gpulenet.InputException;
+import gpulenet.IoReasons;
 import gpulenet.backend.Backend;
 import gpulenet.backend.Backends;
 import gpulenet.backend.cpu.CpuBackend;
@@ -74,7 +75,9 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Seeds the init and the shuffles of every run. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON here (atomically).")
+    @Option(names = "--json", paramLabel = "FILE",
+            description = "Also write the results as JSON here, atomically. A symlink is followed: its target is "
+                    + "replaced, not the link.")
     Path json;
 
     @Option(names = "--pytorch", paramLabel = "COMMAND",
@@ -90,6 +93,7 @@ public final class BenchCommand implements Callable<Integer> {
         GemmChoice gemmChoice = gemm.choice();
         int cpuThreads = threads.cpuThreads();
         checkFlags();
+        OutputFile.requireWritable("--json", json);
         DataSets sets = data.load();
         BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());
         Path pytorchData = pytorch == null ? null : pytorchData();
@@ -128,7 +132,7 @@ public final class BenchCommand implements Callable<Integer> {
             try {
                 AtomicFile.write(json, report.toJson().getBytes(StandardCharsets.UTF_8));
             } catch (IOException e) {
-                throw new InputException("--json " + json + ": cannot write: " + e.getMessage(), e);
+                throw new InputException("--json " + json + ": cannot write: " + IoReasons.reason(e), e);
             }
             out.println("Wrote " + json);
             out.flush();

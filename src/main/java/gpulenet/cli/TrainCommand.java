@@ -56,7 +56,9 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Steps between 'Train Epoch' lines. Default: ${DEFAULT-VALUE}.")
     int logInterval;
 
-    @Option(names = "--save", paramLabel = "FILE", description = "Write a checkpoint (safetensors) here after every epoch.")
+    @Option(names = "--save", paramLabel = "FILE",
+            description = "Write a checkpoint (safetensors) here after every epoch, atomically. A symlink is followed: "
+                    + "its target is replaced, not the link.")
     Path save;
 
     @Option(names = "--resume", paramLabel = "FILE", description = "Continue the run saved in this checkpoint.")
@@ -68,6 +70,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        OutputFile.requireWritable("--save", save);
         Checkpoint checkpoint = resume != null ? Checkpoint.read(resume) : null;
         if (checkpoint != null) {
             Trainer.requireResumable(checkpoint, resume);

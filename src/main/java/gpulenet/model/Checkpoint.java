@@ -1,6 +1,7 @@
 package gpulenet.model;
 
 import gpulenet.InputException;
+import gpulenet.IoReasons;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -73,7 +74,7 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
         try {
             w.writeAtomically(path);
         } catch (IOException e) {
-            throw new InputException(path + ": cannot write checkpoint: " + e.getMessage());
+            throw new InputException(path + ": cannot write checkpoint: " + IoReasons.reason(e), e);
         }
     }
 

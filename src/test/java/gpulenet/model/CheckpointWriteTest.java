@@ -1,0 +1,26 @@
+package gpulenet.model;
+
+import gpulenet.InputException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** A checkpoint that cannot be written says so in one line with the operating system's reason. */
+class CheckpointWriteTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aWriteErrorCarriesTheReasonNotJustThePath() throws Exception {
+        Path file = Files.writeString(dir.resolve("file"), "x").resolve("model.safetensors");
+        Checkpoint checkpoint = new Checkpoint(new float[Parameters.TOTAL], null, Map.of());
+        InputException e = assertThrows(InputException.class, () -> checkpoint.write(file));
+        assertEquals(file + ": cannot write checkpoint: not a directory", e.getMessage());
+    }
+}
