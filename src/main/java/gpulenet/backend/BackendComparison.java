@@ -61,6 +61,7 @@ public final class BackendComparison {
             new Pool("pool1", 6, 28, 28),
             new Pool("pool2", 16, 10, 10),
             new Pool("odd", 3, 6, 10),
+            new Pool("odd size", 3, 7, 9),
     };
 
     private final Backend reference;

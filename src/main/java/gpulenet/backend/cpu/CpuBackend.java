@@ -251,8 +251,8 @@ public final class CpuBackend implements Backend {
     }
 
     private static void requirePoolShapes(Tensor x, Tensor y, Tensor argmax) {
-        if (x.rank() != 4 || x.dim(2) % 2 != 0 || x.dim(3) % 2 != 0) {
-            throw new IllegalArgumentException("max-pool input must be [B,C,H,W] with even H and W, got " + x);
+        if (x.rank() != 4 || x.dim(2) < 2 || x.dim(3) < 2) {
+            throw new IllegalArgumentException("max-pool input must be [B,C,H,W] with H and W at least 2, got " + x);
         }
         requireShape(y, x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2);
         requireSameShape(argmax, y);

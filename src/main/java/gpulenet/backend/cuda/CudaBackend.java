@@ -210,8 +210,8 @@ public final class CudaBackend implements Backend {
         int[] d = poolDims(dx, dy);
         sameShape(y, dy);
         sameShape(argmax, dy);
-        // one thread per pooled element
-        launch(Kernel.MAXPOOL2X2_BACKWARD, LaunchConfig.cover(dy.size(), BLOCK),
+        // one thread per element of dx
+        launch(Kernel.MAXPOOL2X2_BACKWARD, LaunchConfig.cover(dx.size(), BLOCK),
                 ptr(dy, DType.F32), ptr(y, DType.F32), ptr(argmax, DType.I32), ptr(dx, DType.F32),
                 d[0], d[1], d[2], d[3], flag(reluBefore));
     }
@@ -379,10 +379,10 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** {B, C, H, W} of the pool input, checking the output is [B, C, H/2, W/2]. */
+    /** {B, C, H, W} of the pool input, checking the output is [B, C, H/2, W/2] (rounded down, as PyTorch). */
     private static int[] poolDims(Tensor in, Tensor out) {
         int[] d = in.shape();
-        if (d.length != 4 || d[2] % 2 != 0 || d[3] % 2 != 0
+        if (d.length != 4 || d[2] < 2 || d[3] < 2
                 || !Arrays.equals(out.shape(), new int[] {d[0], d[1], d[2] / 2, d[3] / 2})) {
             throw new IllegalArgumentException("2x2 pool of " + in + " cannot give " + out);
         }
