@@ -275,9 +275,7 @@ public abstract class BackendGoldenOpsContract {
         Tensor a4 = seedConv(g, a3, "4", "act.4");
         Tensor a5 = seedRelu(g, a4, "act.5");
         Tensor a6 = backend.allocate(DType.F32, 8, 8, 11, 11);
-        Tensor argmax = backend.allocate(DType.I32, 8, 8, 11, 11);
-        backend.maxPool2x2Forward(a5, a6, argmax);
-        g.assertMatches("act.6", download(a6), SEED_ACT, SEED_REL);
+        Tensor argmax = seedPool(g, a5, a6, "act.6");
         Tensor a7 = backend.view(a6, 0, 8, 968);
         Tensor a8 = seedLinear(g, a7, "8", false, "act.8");
         Tensor a9 = seedLinear(g, a8, "9", false, "act.9");
@@ -287,12 +285,8 @@ public abstract class BackendGoldenOpsContract {
         Tensor d8 = seedLinearBackward(g, a8, "9", d9, false, "grad.act.8");
         Tensor d7 = seedLinearBackward(g, a7, "8", d8, false, "grad.act.7");
         Tensor d6 = backend.view(d7, 0, 8, 8, 11, 11);
-        Tensor d5 = backend.allocate(DType.F32, a5.shape());
-        backend.maxPool2x2Backward(d6, a6, argmax, false, d5);
-        g.assertMatches("grad.act.5", download(d5), SEED_GRAD_ACT, SEED_REL);
-        Tensor d4 = backend.allocate(DType.F32, a4.shape());
-        backend.maxPool2x2Backward(d6, a6, argmax, true, d4);
-        g.assertMatches("grad.act.4", download(d4), SEED_GRAD_ACT, SEED_REL);
+        seedPoolBackward(g, d6, a6, argmax, false, "grad.act.5");
+        Tensor d4 = seedPoolBackward(g, d6, a6, argmax, true, "grad.act.4");
         Tensor d3 = seedConvBackward(g, a3, "4", d4, "grad.act.3");
         Tensor d2 = seedReluBackward(g, d3, a3, "grad.act.2");
         Tensor d1 = seedConvBackward(g, a1, "2", d2, "grad.act.1");
@@ -309,9 +303,7 @@ public abstract class BackendGoldenOpsContract {
         Tensor c2 = seedConv(g, r1, "conv2.0", "act.conv2.0");
         Tensor r2 = seedRelu(g, c2, "act.conv2.1");
         Tensor pooled = backend.allocate(DType.F32, 8, 20, 10, 10);
-        Tensor argmax = backend.allocate(DType.I32, 8, 20, 10, 10);
-        backend.maxPool2x2Forward(r2, pooled, argmax);
-        g.assertMatches("act.maxpool", download(pooled), SEED_ACT, SEED_REL);
+        Tensor argmax = seedPool(g, r2, pooled, "act.maxpool");
         Tensor mask = pyTorchDropoutMask(g);
         Tensor dropped = backend.allocate(DType.F32, 8, 20, 10, 10);
         backend.dropout2dForward(pooled, mask, dropped);
@@ -333,9 +325,7 @@ public abstract class BackendGoldenOpsContract {
         Tensor dPooled = backend.allocate(DType.F32, 8, 20, 10, 10);
         backend.dropout2dBackward(backend.view(dView, 0, 8, 20, 10, 10), mask, dPooled);
         g.assertMatches("grad.act.maxpool", download(dPooled), SEED_GRAD_ACT, SEED_REL);
-        Tensor dr2 = backend.allocate(DType.F32, r2.shape());
-        backend.maxPool2x2Backward(dPooled, pooled, argmax, false, dr2);
-        g.assertMatches("grad.act.conv2.1", download(dr2), SEED_GRAD_ACT, SEED_REL);
+        Tensor dr2 = seedPoolBackward(g, dPooled, pooled, argmax, false, "grad.act.conv2.1");
         Tensor dc2 = seedReluBackward(g, dr2, r2, "grad.act.conv2.0");
         Tensor dr1 = seedConvBackward(g, r1, "conv2.0", dc2, "grad.act.conv1.1");
         Tensor dc1 = seedReluBackward(g, dr1, r1, "grad.act.conv1.0");
@@ -503,6 +493,21 @@ public abstract class BackendGoldenOpsContract {
         backend.reluForward(x, y);
         g.assertMatches(act, download(y), SEED_ACT, SEED_REL);
         return y;
+    }
+
+    /** Max-pools x into y, checked against {@code act}; returns the argmax. */
+    private Tensor seedPool(SeedGolden g, Tensor x, Tensor y, String act) {
+        Tensor argmax = backend.allocate(DType.I32, y.shape());
+        backend.maxPool2x2Forward(x, y, argmax);
+        g.assertMatches(act, download(y), SEED_ACT, SEED_REL);
+        return argmax;
+    }
+
+    private Tensor seedPoolBackward(SeedGolden g, Tensor dy, Tensor y, Tensor argmax, boolean reluBefore, String dxName) {
+        Tensor dx = backend.allocate(DType.F32, g.shape(dxName));
+        backend.maxPool2x2Backward(dy, y, argmax, reluBefore, dx);
+        g.assertMatches(dxName, download(dx), SEED_GRAD_ACT, SEED_REL);
+        return dx;
     }
 
     private Tensor seedLinear(SeedGolden g, Tensor x, String layer, boolean relu, String act) {

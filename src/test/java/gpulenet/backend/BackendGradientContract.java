@@ -57,116 +57,7 @@ public abstract class BackendGradientContract {
                 {17, 1, 7, 7, 2, 3, 1},
         };
         for (int[] c : cases) {
-            checkConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
-        }
-    }
-
-    private void checkConvolution(int batch, int channels, int h, int w, int k, int r, int pad) {
-        String what = "conv B" + batch + " C" + channels + " " + h + "x" + w + " K" + k + " R" + r + " pad" + pad;
-        int oh = h + 2 * pad - r + 1;
-        int ow = w + 2 * pad - r + 1;
-        float[] x = uniform(batch * channels * h * w);
-        float[] wt = uniform(k * channels * r * r);
-        float[] b = uniform(k);
-        float[] g = uniform(batch * k * oh * ow);
-        Tensor xT = tensor(x, batch, channels, h, w);
-        Tensor wT = tensor(wt, k, channels, r, r);
-        Tensor bT = tensor(b, k);
-        Tensor yT = tensor(nan(batch * k * oh * ow), batch, k, oh, ow);
-
-        double[] expected = new double[batch * k * oh * ow];
-        for (int n = 0; n < batch; n++) {
-            for (int kk = 0; kk < k; kk++) {
-                for (int i = 0; i < oh; i++) {
-                    for (int j = 0; j < ow; j++) {
-                        double s = b[kk];
-                        for (int cc = 0; cc < channels; cc++) {
-                            for (int dr = 0; dr < r; dr++) {
-                                for (int ds = 0; ds < r; ds++) {
-                                    int ih = i + dr - pad;
-                                    int iw = j + ds - pad;
-                                    if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
-                                        s += (double) x[((n * channels + cc) * h + ih) * w + iw]
-                                                * wt[((kk * channels + cc) * r + dr) * r + ds];
-                                    }
-                                }
-                            }
-                        }
-                        expected[((n * k + kk) * oh + i) * ow + j] = s;
-                    }
-                }
-            }
-        }
-        backend.conv2dForward(xT, wT, bT, pad, false, yT);
-        Tolerance.assertClose(expected, download(yT), 1e-5, 1e-5, what + " forward");
-        backend.conv2dForward(xT, wT, bT, pad, true, yT);
-        Tolerance.assertClose(relu(expected), download(yT), 1e-5, 1e-5, what + " forward with ReLU");
-
-        DoubleSupplier loss = () -> {
-            backend.upload(xT, x);
-            backend.upload(wT, wt);
-            backend.upload(bT, b);
-            backend.conv2dForward(xT, wT, bT, pad, false, yT);
-            return dot(g, download(yT));
-        };
-        double[] dxNum = centralDifferences(x, LINEAR_EPS, loss);
-        double[] dwNum = centralDifferences(wt, LINEAR_EPS, loss);
-        double[] dbNum = centralDifferences(b, LINEAR_EPS, loss);
-
-        Tensor dx = tensor(nan(x.length), batch, channels, h, w);
-        Tensor dw = tensor(nan(wt.length), k, channels, r, r);
-        Tensor db = tensor(nan(k), k);
-        backend.conv2dBackward(xT, wT, tensor(g, batch, k, oh, ow), pad, dx, dw, db);
-        Tolerance.assertClose(dxNum, download(dx), 1e-4, 1e-4, what + " dx");
-        Tolerance.assertClose(dwNum, download(dw), 1e-4, 1e-4, what + " dw");
-        Tolerance.assertClose(dbNum, download(db), 1e-4, 1e-4, what + " db");
-
-        Tensor dw2 = tensor(nan(wt.length), k, channels, r, r);
-        Tensor db2 = tensor(nan(k), k);
-        backend.conv2dBackward(xT, wT, tensor(g, batch, k, oh, ow), pad, null, dw2, db2);
-        assertArrayEquals(download(dw), download(dw2), what + " dw without dx");
-        assertArrayEquals(download(db), download(db2), what + " db without dx");
-    }
-
-    @Test
-    void maxPoolOnOddShapes() {
-        // odd H or W: PyTorch's floor, the last row or column is in no window and gets no gradient
-        int[][] cases = {{1, 1, 2, 2}, {3, 2, 6, 8}, {1, 3, 8, 4}, {1, 2, 5, 7}, {3, 1, 7, 6}, {2, 3, 6, 9}, {1, 1, 3, 3}};
-        for (int[] c : cases) {
-            int batch = c[0], channels = c[1], h = c[2], w = c[3];
-            String what = "pool B" + batch + " C" + channels + " " + h + "x" + w;
-            int outSize = batch * channels * (h / 2) * (w / 2);
-            float[] u = spaced(batch * channels * h * w);
-            float[] g = uniform(outSize);
-            Tensor uT = tensor(u, batch, channels, h, w);
-            Tensor y = tensor(nan(outSize), batch, channels, h / 2, w / 2);
-            Tensor argmax = intTensor(new int[outSize], batch, channels, h / 2, w / 2);
-
-            double[] expected = new double[outSize];
-            for (int o = 0; o < outSize; o++) {
-                int plane = o / ((h / 2) * (w / 2));
-                int i = o / (w / 2) % (h / 2);
-                int j = o % (w / 2);
-                int top = plane * h * w + 2 * i * w + 2 * j;
-                expected[o] = Math.max(Math.max(u[top], u[top + 1]), Math.max(u[top + w], u[top + w + 1]));
-            }
-            backend.maxPool2x2Forward(uT, y, argmax);
-            Tolerance.assertClose(expected, download(y), 0, 0, what + " forward");
-
-            for (boolean reluBefore : new boolean[]{false, true}) {
-                float[] input = reluBefore ? relu(u) : u;
-                Tensor xT = tensor(input, batch, channels, h, w);
-                backend.maxPool2x2Forward(xT, y, argmax);
-                Tensor dx = tensor(nan(u.length), batch, channels, h, w);
-                backend.maxPool2x2Backward(tensor(g, batch, channels, h / 2, w / 2), y, argmax, reluBefore, dx);
-                float[] varied = u.clone();
-                double[] num = centralDifferences(varied, KINK_EPS, () -> {
-                    backend.upload(xT, reluBefore ? relu(varied) : varied);
-                    backend.maxPool2x2Forward(xT, y, argmax);
-                    return dot(g, download(y));
-                });
-                Tolerance.assertClose(num, download(dx), 1e-4, 1e-3, what + (reluBefore ? " backward through ReLU" : " backward"));
-            }
+            checkConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true);
         }
     }
 
@@ -181,16 +72,16 @@ public abstract class BackendGradientContract {
                 {2, 10, 24, 24, 20, 5, 0},
         };
         for (int[] c : cases) {
-            checkLargeConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+            checkConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false);
         }
     }
 
     /**
-     * Forward and every gradient element against plain double-precision sums, then central differences
-     * at a sample of elements (every one would take a forward pass each): the same contract as
-     * {@link #convolutionOnOddShapes} on shapes where the backends take their larger-shape code paths.
+     * Forward and every gradient element against plain double-precision sums, then the gradients against
+     * central differences: at every element, or (on large shapes, where each element takes a forward
+     * pass) at a sample of them.
      */
-    private void checkLargeConvolution(int batch, int channels, int h, int w, int k, int r, int pad) {
+    private void checkConvolution(int batch, int channels, int h, int w, int k, int r, int pad, boolean everyElement) {
         String what = "conv B" + batch + " C" + channels + " " + h + "x" + w + " K" + k + " R" + r + " pad" + pad;
         int oh = h + 2 * pad - r + 1;
         int ow = w + 2 * pad - r + 1;
@@ -254,15 +145,63 @@ public abstract class BackendGradientContract {
             backend.conv2dForward(xT, wT, bT, pad, false, yT);
             return dot(g, download(yT));
         };
-        assertSampledDifferences(x, dxGot, loss, what + " dx");
-        assertSampledDifferences(wt, dwGot, loss, what + " dw");
-        assertSampledDifferences(b, dbGot, loss, what + " db");
+        if (everyElement) {
+            Tolerance.assertClose(centralDifferences(x, LINEAR_EPS, loss), dxGot, 1e-4, 1e-4, what + " dx vs differences");
+            Tolerance.assertClose(centralDifferences(wt, LINEAR_EPS, loss), dwGot, 1e-4, 1e-4, what + " dw vs differences");
+            Tolerance.assertClose(centralDifferences(b, LINEAR_EPS, loss), dbGot, 1e-4, 1e-4, what + " db vs differences");
+        } else {
+            assertSampledDifferences(x, dxGot, loss, what + " dx");
+            assertSampledDifferences(wt, dwGot, loss, what + " dw");
+            assertSampledDifferences(b, dbGot, loss, what + " db");
+        }
 
         Tensor dw2 = tensor(nan(wt.length), k, channels, r, r);
         Tensor db2 = tensor(nan(k), k);
         backend.conv2dBackward(xT, wT, tensor(g, batch, k, oh, ow), pad, null, dw2, db2);
         assertArrayEquals(dwGot, download(dw2), what + " dw without dx");
         assertArrayEquals(dbGot, download(db2), what + " db without dx");
+    }
+
+    @Test
+    void maxPoolOnOddShapes() {
+        // odd H or W: PyTorch's floor, the last row or column is in no window and gets no gradient
+        int[][] cases = {{1, 1, 2, 2}, {3, 2, 6, 8}, {1, 3, 8, 4}, {1, 2, 5, 7}, {3, 1, 7, 6}, {2, 3, 6, 9}, {1, 1, 3, 3}};
+        for (int[] c : cases) {
+            int batch = c[0], channels = c[1], h = c[2], w = c[3];
+            String what = "pool B" + batch + " C" + channels + " " + h + "x" + w;
+            int outSize = batch * channels * (h / 2) * (w / 2);
+            float[] u = spaced(batch * channels * h * w);
+            float[] g = uniform(outSize);
+            Tensor uT = tensor(u, batch, channels, h, w);
+            Tensor y = tensor(nan(outSize), batch, channels, h / 2, w / 2);
+            Tensor argmax = intTensor(new int[outSize], batch, channels, h / 2, w / 2);
+
+            double[] expected = new double[outSize];
+            for (int o = 0; o < outSize; o++) {
+                int plane = o / ((h / 2) * (w / 2));
+                int i = o / (w / 2) % (h / 2);
+                int j = o % (w / 2);
+                int top = plane * h * w + 2 * i * w + 2 * j;
+                expected[o] = Math.max(Math.max(u[top], u[top + 1]), Math.max(u[top + w], u[top + w + 1]));
+            }
+            backend.maxPool2x2Forward(uT, y, argmax);
+            Tolerance.assertClose(expected, download(y), 0, 0, what + " forward");
+
+            for (boolean reluBefore : new boolean[]{false, true}) {
+                float[] input = reluBefore ? relu(u) : u;
+                Tensor xT = tensor(input, batch, channels, h, w);
+                backend.maxPool2x2Forward(xT, y, argmax);
+                Tensor dx = tensor(nan(u.length), batch, channels, h, w);
+                backend.maxPool2x2Backward(tensor(g, batch, channels, h / 2, w / 2), y, argmax, reluBefore, dx);
+                float[] varied = u.clone();
+                double[] num = centralDifferences(varied, KINK_EPS, () -> {
+                    backend.upload(xT, reluBefore ? relu(varied) : varied);
+                    backend.maxPool2x2Forward(xT, y, argmax);
+                    return dot(g, download(y));
+                });
+                Tolerance.assertClose(num, download(dx), 1e-4, 1e-3, what + (reluBefore ? " backward through ReLU" : " backward"));
+            }
+        }
     }
 
     /**
