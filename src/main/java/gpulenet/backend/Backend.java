@@ -118,7 +118,8 @@ public interface Backend extends AutoCloseable {
     /**
      * PyTorch momentum SGD over flat buffers of equal size: g = grad (+ weightDecay * p when weightDecay
      * != 0); buf = firstStep ? g : momentum * buf + g; p = p - lr * buf rounded once (a fused
-     * multiply-add, as PyTorch). With momentum 0 and firstStep this is plain SGD, p - lr * grad.
+     * multiply-add, as PyTorch). With momentum 0 this is plain SGD, p - lr * grad (buf, if finite,
+     * then holds g).
      */
     void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, float lr, float momentum, float weightDecay,
                    boolean firstStep);
