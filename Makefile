@@ -14,7 +14,8 @@ PTXAS ?= ptxas
 PTXAS_CHECK_FLAGS ?= -arch=$(subst compute_,sm_,$(PTX_ARCH)) -O3 -o /dev/null
 # The GPU build of the native tests embeds PTX for PTX_ARCH, so it runs on any newer GPU.
 NVCC_TEST_FLAGS ?= -O2 -std=c++17 -gencode arch=$(PTX_ARCH),code=$(PTX_ARCH) -Werror all-warnings
-CXX_EMU_FLAGS ?= -O2 -std=c++17 -fPIC -Wall -Wextra -Werror
+# No contraction into FMAs: the emulated kernels round every operation, as the CPU backend does.
+CXX_EMU_FLAGS ?= -O2 -std=c++17 -fPIC -Wall -Wextra -Werror -ffp-contract=off
 
 KERNEL_SRCS := $(wildcard kernels/*.cu)
 PTX_DIR := src/main/resources/kernels

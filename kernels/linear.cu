@@ -1,4 +1,5 @@
-// Bias and ReLU for the linear layers (the matrix products themselves are cuBLAS or sgemm).
+// Bias (with an optional fused ReLU) for the linear layers (the matrix products themselves are cuBLAS
+// or sgemm; the ReLU mask of their input gradient is relu_backward in relu.cu).
 
 #define LINEAR_THREADS 256
 
@@ -29,13 +30,4 @@ extern "C" __global__ void bias_backward(const float* dy, float* db, int B, int 
         __syncthreads();
     }
     if (tid == 0) db[j] = partial[0];
-}
-
-// dx [n] in place: dx *= (x > 0), with x [n] the ReLU's output (or input: same sign test).
-// Launch: grid (ceil(n / 256), 1, 1), block (256, 1, 1), dynamic shared 0.
-extern "C" __global__ void relu_backward(float* dx, const float* x, int n)
-{
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    if (!(x[i] > 0.0f)) dx[i] = 0.0f;
 }

@@ -1,5 +1,8 @@
 // Momentum SGD over one flat parameter / gradient / momentum buffer: one launch updates every
-// parameter. PyTorch semantics: d = g + wd*p; buf = first ? d : momentum*buf + d; p -= lr*buf.
+// parameter. PyTorch semantics: d = g (+ wd*p when wd != 0); buf = first ? d : momentum*buf + d;
+// p = fma(-lr, buf, p). PyTorch rounds the parameter step once (p.add_(buf, alpha=-lr) is a fused
+// multiply-add) and the momentum's product and sum separately, so those are __fmul_rn/__fadd_rn:
+// nvcc would otherwise fuse them too.
 
 // p, g, buf [n]
 // Launch: grid (ceil(n / 256), 1, 1), block (256, 1, 1), dynamic shared 0.
@@ -8,8 +11,8 @@ extern "C" __global__ void sgd_momentum(float* p, const float* g, float* buf, in
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    float d = g[i] + weight_decay * p[i];
-    float v = first_step ? d : momentum * buf[i] + d;
+    float d = weight_decay != 0.0f ? __fadd_rn(g[i], __fmul_rn(weight_decay, p[i])) : g[i];
+    float v = first_step ? d : __fadd_rn(__fmul_rn(momentum, buf[i]), d);
     buf[i] = v;
-    p[i] -= lr * v;
+    p[i] = fmaf(-lr, v, p[i]);
 }

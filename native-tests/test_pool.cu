@@ -1,4 +1,4 @@
-// maxpool2x2_forward / maxpool2x2_backward against C++ references, with ties and the fused ReLU.
+// maxpool2x2_forward / maxpool2x2_backward against C++ references, with ties, the fused ReLU and odd sizes.
 #include "harness.h"
 #include "../kernels/pool.cu"
 
@@ -33,7 +33,7 @@ static void run_case(Checker& check, int B, int C, int H, int W, bool timed)
 
     DeviceBuffer<float> d_x(x), d_y(n_out), d_dy(dy), d_dx(n_in);
     DeviceBuffer<int> d_arg(n_out);
-    dim3 grid(blocks_for((long)n_out, 256)), block(256);
+    dim3 grid(blocks_for((long)n_out, 256)), block(256), grid_in(blocks_for((long)n_in, 256));
     std::string name = "maxpool B=" + std::to_string(B) + " C=" + std::to_string(C) + " " + std::to_string(H) + "x" +
                        std::to_string(W);
     LAUNCH(maxpool2x2_forward, grid, block, d_x.ptr, d_y.ptr, d_arg.ptr, B, C, H, W);
@@ -44,13 +44,13 @@ static void run_case(Checker& check, int B, int C, int H, int W, bool timed)
         std::vector<double> dx_ref(n_in, 0.0);
         for (size_t o = 0; o < n_out; o++) dx_ref[arg_ref[o]] = (relu && !(y_ref[o] > 0)) ? 0.0 : dy[o];
         d_dx.upload(std::vector<float>(n_in, NAN));  // every element must be written
-        LAUNCH(maxpool2x2_backward, grid, block, d_dy.ptr, d_y.ptr, d_arg.ptr, d_dx.ptr, B, C, H, W, relu);
+        LAUNCH(maxpool2x2_backward, grid_in, block, d_dy.ptr, d_y.ptr, d_arg.ptr, d_dx.ptr, B, C, H, W, relu);
         check.compare(name + " backward relu_before=" + std::to_string(relu), d_dx.download(), dx_ref, 0, 0);
     }
     if (timed) {
         TIME(name + " forward", (double)n_in * 4 + n_out * 8, "GB/s", maxpool2x2_forward, grid, block, d_x.ptr,
              d_y.ptr, d_arg.ptr, B, C, H, W);
-        TIME(name + " backward", (double)n_in * 4 + n_out * 12, "GB/s", maxpool2x2_backward, grid, block, d_dy.ptr,
+        TIME(name + " backward", (double)n_in * 4 + n_out * 12, "GB/s", maxpool2x2_backward, grid_in, block, d_dy.ptr,
              d_y.ptr, d_arg.ptr, d_dx.ptr, B, C, H, W, 1);
     }
 }
@@ -63,6 +63,11 @@ int main()
     run_case(check, 7, 16, 10, 10, false);
     run_case(check, 64, 6, 28, 28, false);
     run_case(check, 3, 5, 6, 34, false);
+    // odd H or W: the last row or column belongs to no window (PyTorch's floor) and gets zero gradient
+    run_case(check, 1, 1, 3, 3, false);
+    run_case(check, 7, 3, 5, 8, false);
+    run_case(check, 3, 2, 6, 7, false);
+    run_case(check, 2, 8, 11, 11, false);
     if (kOnGpu) {
         run_case(check, 1024, 6, 28, 28, true);
         run_case(check, 1024, 16, 10, 10, true);

@@ -1,4 +1,4 @@
-// sgd_momentum against a C++ reference of PyTorch's momentum SGD.
+// sgd_momentum against a C++ reference of PyTorch's momentum SGD (the parameter step bitwise: one rounding).
 #include "harness.h"
 #include "../kernels/sgd.cu"
 
@@ -20,7 +20,12 @@ static void run_case(Checker& check, int n, float wd, int first, bool timed)
     LAUNCH(sgd_momentum, grid, block, d_p.ptr, d_g.ptr, d_buf.ptr, n, lr, momentum, wd, first);
     std::string name = "sgd n=" + std::to_string(n) + " wd=" + std::to_string(wd) + " first=" + std::to_string(first);
     check.compare(name + " p", d_p.download(), p_ref, 1e-6, 1e-6);
-    check.compare(name + " buf", d_buf.download(), buf_ref, 1e-6, 1e-6);
+    std::vector<float> buf_out = d_buf.download();
+    check.compare(name + " buf", buf_out, buf_ref, 1e-6, 1e-6);
+    // The parameter step is rounded once, as in PyTorch: bitwise fma(-lr, buf, p) of the new buf.
+    std::vector<double> p_fma(n);
+    for (int i = 0; i < n; i++) p_fma[i] = std::fma(-lr, buf_out[i], p[i]);
+    check.compare(name + " p is fma(-lr, buf, p)", d_p.download(), p_fma, 0, 0);
     if (timed)
         TIME(name, (double)n * 20, "GB/s", sgd_momentum, grid, block, d_p.ptr, d_g.ptr, d_buf.ptr, n, lr, momentum, wd,
              first);

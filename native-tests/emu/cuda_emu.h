@@ -90,6 +90,12 @@ template <typename T>
 inline T __ldg(const T* p) { return *p; }
 
 inline float __expf(float v) { return expf(v); }
+// Round-to-nearest arithmetic that nvcc never fuses into an FMA; on the host every operation rounds
+// on its own anyway (the emulation is built with -ffp-contract=off).
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline float __fsqrt_rn(float v) { return sqrtf(v); }
 inline float __logf(float v) { return logf(v); }
 
 namespace emu {

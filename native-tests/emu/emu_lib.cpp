@@ -3,11 +3,14 @@
 // Plain C ABI, for the Java CUDA backend's emulated driver (JNA).
 #include "cuda_emu.h"
 
+#include "../../kernels/adam.cu"
 #include "../../kernels/conv.cu"
+#include "../../kernels/dropout.cu"
 #include "../../kernels/gather.cu"
 #include "../../kernels/gemm.cu"
 #include "../../kernels/linear.cu"
 #include "../../kernels/pool.cu"
+#include "../../kernels/relu.cu"
 #include "../../kernels/sgd.cu"
 #include "../../kernels/softmax_xent.cu"
 
@@ -54,9 +57,13 @@ const Entry kKernels[] = {
     KERNEL_ENTRY(maxpool2x2_backward),
     KERNEL_ENTRY(bias_forward),
     KERNEL_ENTRY(bias_backward),
+    KERNEL_ENTRY(relu_forward),
     KERNEL_ENTRY(relu_backward),
+    KERNEL_ENTRY(dropout2d_mask),
+    KERNEL_ENTRY(dropout2d_apply),
     KERNEL_ENTRY(softmax_cross_entropy),
     KERNEL_ENTRY(sgd_momentum),
+    KERNEL_ENTRY(adam_update),
     KERNEL_ENTRY(sgemm),
 };
 #undef KERNEL_ENTRY

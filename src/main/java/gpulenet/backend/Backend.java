@@ -1,13 +1,16 @@
 package gpulenet.backend;
 
 /**
- * The operations of one LeNet-5 training step, implemented by the CPU backend (the oracle) and the
+ * The operations of one training step of the small MNIST networks (conv, ReLU, max-pool, Dropout2d,
+ * linear, softmax cross-entropy, SGD and Adam), implemented by the CPU backend (the oracle) and the
  * CUDA backend. Every tensor argument must come from this backend. Shapes (NCHW, row-major):
  *
  * <ul>
  *   <li>conv: x [B,C,H,W], w [K,C,R,R], b [K], y [B,K,OH,OW] with OH = H + 2*pad - R + 1 (stride 1)</li>
- *   <li>pool: x [B,C,H,W] with even H and W, y and argmax [B,C,H/2,W/2]</li>
+ *   <li>pool: x [B,C,H,W], y and argmax [B,C,H/2,W/2] rounded down, as PyTorch's MaxPool2d(2): an odd
+ *       last row or column is in no window</li>
  *   <li>linear: x [B,IN], w [OUT,IN] (PyTorch layout), b [OUT], y [B,OUT]; y = x w^T + b</li>
+ *   <li>dropout: x, y [B,C,H,W], mask [B,C]</li>
  * </ul>
  *
  * Outputs are overwritten, never accumulated into, so callers need not clear them. Reductions are
@@ -89,12 +92,48 @@ public interface Backend extends AutoCloseable {
      */
     void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor stats);
 
+    /** y = max(x, 0) over tensors of any equal shape; y may be x (in place). */
+    void reluForward(Tensor x, Tensor y);
+
     /**
-     * PyTorch momentum SGD over flat buffers of equal size: g = grad + weightDecay * p;
-     * buf = firstStep ? g : momentum * buf + g; p -= lr * buf.
+     * dx = y > 0 ? dy : 0, where y is the ReLU's output; dy, y and dx of any equal shape, dx may be dy
+     * (in place).
+     */
+    void reluBackward(Tensor dy, Tensor y, Tensor dx);
+
+    /**
+     * Draws a Dropout2d channel mask, F32 [B,C]: mask[n,c] = float32(1/(1-p)) where channel c of sample
+     * n is kept, else 0. Kept iff u(seed, step, n, c) >= p for a counter-based uniform u in [0,1) (defined
+     * in the implementations), so both backends draw the same mask, and a step's mask depends only on
+     * (seed, step), not on what ran before. 0 <= p < 1.
+     */
+    void dropout2dMask(Tensor mask, long seed, long step, float p);
+
+    /** Dropout2d forward: y[n,c,:,:] = x[n,c,:,:] * mask[n,c]; y may be x. */
+    void dropout2dForward(Tensor x, Tensor mask, Tensor y);
+
+    /** Dropout2d backward: dx[n,c,:,:] = dy[n,c,:,:] * mask[n,c]; dx may be dy. */
+    void dropout2dBackward(Tensor dy, Tensor mask, Tensor dx);
+
+    /**
+     * PyTorch momentum SGD over flat buffers of equal size: g = grad (+ weightDecay * p when weightDecay
+     * != 0); buf = firstStep ? g : momentum * buf + g; p = p - lr * buf rounded once (a fused
+     * multiply-add, as PyTorch). With momentum 0 this is plain SGD, p - lr * grad (buf, if finite,
+     * then holds g).
      */
     void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, float lr, float momentum, float weightDecay,
                    boolean firstStep);
+
+    /**
+     * torch.optim.Adam (torch 1.13, amsgrad off) over flat buffers of equal size, bitwise on the CPU.
+     * {@code step} is the 1-based step count t after this step's increment. Per element, in float32:
+     * g = grad (+ weightDecay * p when weightDecay != 0); m = b1*m + (1-b1)*g; v = b2*v + ((1-b2)*g)*g;
+     * p = p + (-lr/(1-b1^t)) * m / (sqrt(v)/sqrt(1-b2^t) + eps), the bias corrections and the step size
+     * in double (from the decimal values the float arguments stand for), each operation rounded on
+     * its own. expAvg (m) and expAvgSq (v) start at zero.
+     */
+    void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1, float beta2,
+                    float eps, float weightDecay, long step);
 
     /** Waits for queued work; a no-op on the CPU. */
     void synchronize();

@@ -13,8 +13,9 @@ import java.util.SplittableRandom;
 
 /**
  * Checks a candidate backend against a reference one (the CPU backend is the oracle): every {@link Backend}
- * op on the same random inputs at LeNet-5's shapes and odd ones, and a few LeNet-5 training steps on real
- * data, each output compared element-wise with tolerance abs + rel*|reference|. The tolerances are the
+ * op on the same random inputs at LeNet-5's shapes and odd ones (ReLU and Dropout2d at cnn-dropout's), and
+ * a few LeNet-5 training steps on real data, each output compared element-wise with tolerance
+ * abs + rel*|reference|. The tolerances are the
  * golden contracts': abs 1e-5 + rel 1e-4 per op, abs 1e-4 + rel 1e-3 after training steps. Integer
  * outputs (labels, pool argmax) must match exactly.
  *
@@ -51,6 +52,14 @@ public final class BackendComparison {
             new Conv("conv2", 6, 14, 14, 16, 5, 0, true),
             new Conv("odd", 3, 7, 9, 4, 3, 1, false),
     };
+    /** The convolutions of the other tutorials' networks: cnn3's three 3x3, cnn-dropout's two 5x5. */
+    private static final Conv[] TUTORIAL_CONVS = {
+            new Conv("cnn3 conv0", 1, 28, 28, 32, 3, 0, true),
+            new Conv("cnn3 conv2", 32, 26, 26, 16, 3, 0, true),
+            new Conv("cnn3 conv4", 16, 24, 24, 8, 3, 0, true),
+            new Conv("cnn-dropout conv1", 1, 28, 28, 10, 5, 0, true),
+            new Conv("cnn-dropout conv2", 10, 24, 24, 20, 5, 0, true),
+    };
     private static final Linear[] LINEARS = {
             new Linear("fc1", 400, 120, true, false),
             new Linear("fc2", 120, 84, true, true),
@@ -61,6 +70,7 @@ public final class BackendComparison {
             new Pool("pool1", 6, 28, 28),
             new Pool("pool2", 16, 10, 10),
             new Pool("odd", 3, 6, 10),
+            new Pool("odd size", 3, 7, 9),
     };
 
     private final Backend reference;
@@ -85,6 +95,8 @@ public final class BackendComparison {
         rows.addAll(transfers());
         rows.addAll(sgd(Parameters.TOTAL));
         rows.addAll(sgd(1001));
+        rows.addAll(adam(Parameters.TOTAL));
+        rows.addAll(adam(1001));
         for (int b : batches) {
             rows.addAll(gather(b));
             for (Conv c : CONVS) {
@@ -96,7 +108,23 @@ public final class BackendComparison {
             for (Linear l : LINEARS) {
                 rows.addAll(linear(b, l));
             }
+            rows.addAll(relu(b));
+            rows.addAll(dropout(b));
             rows.addAll(softmax(b));
+        }
+        return rows;
+    }
+
+    /**
+     * conv2dForward and conv2dBackward on the other tutorials' convolution shapes at each batch size, with
+     * the op tolerances (kept apart from {@link #ops}: at batch 64 they are a few times LeNet-5's work).
+     */
+    public List<Row> tutorialConvolutions(int... batches) {
+        List<Row> rows = new ArrayList<>();
+        for (int b : batches) {
+            for (Conv c : TUTORIAL_CONVS) {
+                rows.addAll(conv(b, c));
+            }
         }
         return rows;
     }
@@ -174,6 +202,65 @@ public final class BackendComparison {
             rows.add(compare(what + ": params", new int[]{n}, p, OP_ABS, OP_REL));
             rows.add(compare(what + ": momentum", new int[]{n}, buf, OP_ABS, OP_REL));
         }
+        return rows;
+    }
+
+    /** Adam at step 3 (bias corrections well away from 1), moments at the scales training gives them. */
+    private List<Row> adam(int n) {
+        Tensor[] p = floats(uniform(n, 0.2f), n);
+        Tensor[] g = floats(uniform(n, 0.01f), n);
+        Tensor[] m = floats(uniform(n, 0.003f), n);
+        float[] vs = uniform(n, 1e-5f);
+        for (int i = 0; i < n; i++) {
+            vs[i] = Math.abs(vs[i]);
+        }
+        Tensor[] v = floats(vs, n);
+        reference.adamUpdate(p[0], g[0], m[0], v[0], 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-4f, 3);
+        candidate.adamUpdate(p[1], g[1], m[1], v[1], 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-4f, 3);
+        return List.of(compare("adamUpdate: params", new int[]{n}, p, OP_ABS, OP_REL),
+                compare("adamUpdate: exp_avg", new int[]{n}, m, OP_ABS, OP_REL),
+                compare("adamUpdate: exp_avg_sq", new int[]{n}, v, OP_ABS, OP_REL));
+    }
+
+    /** ReLU on cnn-dropout's pooled shape [B,20,10,10]; the backward gets the reference's forward output. */
+    private List<Row> relu(int b) {
+        int[] shape = {b, 20, 10, 10};
+        int n = b * 2000;
+        Tensor[] x = floats(uniform(n, 1f), shape);
+        Tensor[] y = zeros(DType.F32, shape);
+        reference.reluForward(x[0], y[0]);
+        candidate.reluForward(x[1], y[1]);
+        List<Row> rows = new ArrayList<>();
+        rows.add(compare("reluForward", shape, y, OP_ABS, OP_REL));
+        Tensor[] ySame = floats(download(reference, y[0]), shape);
+        Tensor[] dy = floats(uniform(n, 1f / b), shape);
+        Tensor[] dx = zeros(DType.F32, shape);
+        reference.reluBackward(dy[0], ySame[0], dx[0]);
+        candidate.reluBackward(dy[1], ySame[1], dx[1]);
+        rows.add(compare("reluBackward", shape, dx, OP_ABS, OP_REL));
+        return rows;
+    }
+
+    /** Dropout2d(0.25) on [B,20,10,10]: the mask must match exactly (same counter-based draws). */
+    private List<Row> dropout(int b) {
+        int[] shape = {b, 20, 10, 10};
+        Tensor[] mask = zeros(DType.F32, b, 20);
+        long seed = random.nextLong();
+        reference.dropout2dMask(mask[0], seed, 3, 0.25f);
+        candidate.dropout2dMask(mask[1], seed, 3, 0.25f);
+        List<Row> rows = new ArrayList<>();
+        rows.add(compare("dropout2dMask", mask[0].shape(), mask, 0, 0));
+        Tensor[] maskSame = floats(download(reference, mask[0]), b, 20);
+        Tensor[] x = floats(uniform(b * 2000, 1f), shape);
+        Tensor[] y = zeros(DType.F32, shape);
+        reference.dropout2dForward(x[0], maskSame[0], y[0]);
+        candidate.dropout2dForward(x[1], maskSame[1], y[1]);
+        rows.add(compare("dropout2dForward", shape, y, OP_ABS, OP_REL));
+        Tensor[] dy = floats(uniform(b * 2000, 1f / b), shape);
+        Tensor[] dx = zeros(DType.F32, shape);
+        reference.dropout2dBackward(dy[0], maskSame[0], dx[0]);
+        candidate.dropout2dBackward(dy[1], maskSame[1], dx[1]);
+        rows.add(compare("dropout2dBackward", shape, dx, OP_ABS, OP_REL));
         return rows;
     }
 

@@ -30,9 +30,10 @@ class BackendComparisonTest {
             rows.addAll(comparison.training(data.train(), 16, 4, 5));
             assertTrue(BackendComparison.allPass(rows), rows.stream().filter(r -> !r.pass()).toList().toString());
             Set<String> ops = rows.stream().map(r -> r.op().split(":| \\(")[0]).collect(Collectors.toSet());
-            assertEquals(Set.of("upload/download f32", "upload/download i32", "view", "zero", "sgdUpdate", "gatherBatch",
-                    "conv2dForward", "conv2dBackward", "maxPool2x2Forward", "maxPool2x2Backward", "linearForward",
-                    "linearBackward", "softmaxCrossEntropy", "train"), ops, "every op is checked");
+            assertEquals(Set.of("upload/download f32", "upload/download i32", "view", "zero", "sgdUpdate", "adamUpdate",
+                    "gatherBatch", "conv2dForward", "conv2dBackward", "maxPool2x2Forward", "maxPool2x2Backward",
+                    "linearForward", "linearBackward", "reluForward", "reluBackward", "dropout2dMask", "dropout2dForward",
+                    "dropout2dBackward", "softmaxCrossEntropy", "train"), ops, "every op is checked");
             for (int batch : new int[]{1, 7, 64}) {
                 assertTrue(rows.stream().anyMatch(r -> r.op().equals("conv2dForward") && r.shape().contains("x[" + batch + ",1,28,28]")),
                         "conv1 at batch " + batch);
@@ -176,6 +177,37 @@ class BackendComparisonTest {
         public void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, float lr, float momentum, float weightDecay,
                               boolean firstStep) {
             inner.sgdUpdate(params, grads, momentumBuf, lr, momentum, weightDecay, firstStep);
+        }
+
+        @Override
+        public void reluForward(Tensor x, Tensor y) {
+            inner.reluForward(x, y);
+        }
+
+        @Override
+        public void reluBackward(Tensor dy, Tensor y, Tensor dx) {
+            inner.reluBackward(dy, y, dx);
+        }
+
+        @Override
+        public void dropout2dMask(Tensor mask, long seed, long step, float p) {
+            inner.dropout2dMask(mask, seed, step, p);
+        }
+
+        @Override
+        public void dropout2dForward(Tensor x, Tensor mask, Tensor y) {
+            inner.dropout2dForward(x, mask, y);
+        }
+
+        @Override
+        public void dropout2dBackward(Tensor dy, Tensor mask, Tensor dx) {
+            inner.dropout2dBackward(dy, mask, dx);
+        }
+
+        @Override
+        public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1,
+                               float beta2, float eps, float weightDecay, long step) {
+            inner.adamUpdate(params, grads, expAvg, expAvgSq, lr, beta1, beta2, eps, weightDecay, step);
         }
 
         @Override

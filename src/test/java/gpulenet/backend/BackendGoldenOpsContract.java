@@ -7,7 +7,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,7 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Each op of one LeNet-5 training step against PyTorch's autograd (golden/lenet5_step.safetensors,
  * batch 8): fed PyTorch's inputs, every op must give PyTorch's activation or gradient within
- * abs 1e-5 + rel 1e-4. Subclasses name the backend under test.
+ * abs 1e-5 + rel 1e-4. Then the ops of the other tutorials' networks on their shapes (golden/seeds:
+ * the 3x3 and 5x5 convolutions of cnn3 and cnn-dropout op by op, Dropout2d with PyTorch's mask, ReLU,
+ * the first SGD and Adam steps) within the seeds README's tolerances, and bitwise where PyTorch's float32
+ * arithmetic fixes the bits. Subclasses name the backend under test.
  */
 public abstract class BackendGoldenOpsContract {
     private static final double ABS = 1e-5;
@@ -249,6 +254,306 @@ public abstract class BackendGoldenOpsContract {
             expectedLabels[i] = (int) goldenLabels[i];
         }
         assertArrayEquals(expectedLabels, downloadInts(y));
+    }
+
+    // ---- the other tutorials' networks (golden/seeds), op by op on their shapes
+
+    /** golden/seeds README tolerances: act.*, grad.act.*, grad.* (plus rel 1e-5 of the golden value). */
+    private static final double SEED_ACT = 1e-5;
+    private static final double SEED_GRAD_ACT = 1e-7;
+    private static final double SEED_GRAD = 1e-6;
+    private static final double SEED_REL = 1e-5;
+
+    @Test
+    void cnn3ConvolutionsReluPoolAndLinearForwardAndBackward() {
+        SeedGolden g = SeedGolden.load("cnn3_step");
+        Tensor x = upload(g.full("input"), 8, 1, 28, 28);
+        Tensor a0 = seedConv(g, x, "0", "act.0");
+        Tensor a1 = seedRelu(g, a0, "act.1");
+        Tensor a2 = seedConv(g, a1, "2", "act.2");
+        Tensor a3 = seedRelu(g, a2, "act.3");
+        Tensor a4 = seedConv(g, a3, "4", "act.4");
+        Tensor a5 = seedRelu(g, a4, "act.5");
+        Tensor a6 = backend.allocate(DType.F32, 8, 8, 11, 11);
+        Tensor argmax = seedPool(g, a5, a6, "act.6");
+        Tensor a7 = backend.view(a6, 0, 8, 968);
+        Tensor a8 = seedLinear(g, a7, "8", false, "act.8");
+        Tensor a9 = seedLinear(g, a8, "9", false, "act.9");
+        seedLinear(g, a9, "10", false, "act.10");
+
+        Tensor d9 = seedLinearBackward(g, a9, "10", upload(g.full("grad.act.10"), 8, 10), false, "grad.act.9");
+        Tensor d8 = seedLinearBackward(g, a8, "9", d9, false, "grad.act.8");
+        Tensor d7 = seedLinearBackward(g, a7, "8", d8, false, "grad.act.7");
+        Tensor d6 = backend.view(d7, 0, 8, 8, 11, 11);
+        seedPoolBackward(g, d6, a6, argmax, false, "grad.act.5");
+        Tensor d4 = seedPoolBackward(g, d6, a6, argmax, true, "grad.act.4");
+        Tensor d3 = seedConvBackward(g, a3, "4", d4, "grad.act.3");
+        Tensor d2 = seedReluBackward(g, d3, a3, "grad.act.2");
+        Tensor d1 = seedConvBackward(g, a1, "2", d2, "grad.act.1");
+        Tensor d0 = seedReluBackward(g, d1, a1, "grad.act.0");
+        seedConvBackward(g, x, "0", d0, null);
+    }
+
+    @Test
+    void cnnDropoutForwardAndBackwardWithPyTorchsMask() {
+        SeedGolden g = SeedGolden.load("cnn-dropout_step");
+        Tensor x = upload(g.full("input"), 8, 1, 28, 28);
+        Tensor c1 = seedConv(g, x, "conv1.0", "act.conv1.0");
+        Tensor r1 = seedRelu(g, c1, "act.conv1.1");
+        Tensor c2 = seedConv(g, r1, "conv2.0", "act.conv2.0");
+        Tensor r2 = seedRelu(g, c2, "act.conv2.1");
+        Tensor pooled = backend.allocate(DType.F32, 8, 20, 10, 10);
+        Tensor argmax = seedPool(g, r2, pooled, "act.maxpool");
+        Tensor mask = pyTorchDropoutMask(g);
+        Tensor dropped = backend.allocate(DType.F32, 8, 20, 10, 10);
+        backend.dropout2dForward(pooled, mask, dropped);
+        g.assertMatches("act.drop", download(dropped), SEED_ACT, SEED_REL);
+        Tensor view = backend.view(dropped, 0, 8, 2000);
+        Tensor f3 = seedLinear(g, view, "fc3.0", false, "act.fc3.0");
+        Tensor f31 = seedRelu(g, f3, "act.fc3.1");
+        Tensor f4 = seedLinear(g, f31, "fc4.0", false, "act.fc4.0");
+        Tensor f41 = seedRelu(g, f4, "act.fc4.1");
+
+        Tensor dlogits = backend.allocate(DType.F32, 8, 10);
+        Tensor stats = backend.allocate(DType.F32, 2);
+        backend.softmaxCrossEntropy(f41, seedLabels(g), dlogits, stats);
+        assertEquals(g.full("loss")[0], download(stats)[0] / 8, SEED_ACT, "loss of the ReLU'd logits");
+        g.assertMatches("grad.act.fc4.1", download(dlogits), SEED_GRAD_ACT, SEED_REL);
+        Tensor d4 = seedReluBackward(g, dlogits, f41, "grad.act.fc4.0");
+        Tensor d3 = seedLinearBackward(g, f31, "fc4.0", d4, true, "grad.act.fc3.0");
+        Tensor dView = seedLinearBackward(g, view, "fc3.0", d3, false, "grad.act.view");
+        Tensor dPooled = backend.allocate(DType.F32, 8, 20, 10, 10);
+        backend.dropout2dBackward(backend.view(dView, 0, 8, 20, 10, 10), mask, dPooled);
+        g.assertMatches("grad.act.maxpool", download(dPooled), SEED_GRAD_ACT, SEED_REL);
+        Tensor dr2 = seedPoolBackward(g, dPooled, pooled, argmax, false, "grad.act.conv2.1");
+        Tensor dc2 = seedReluBackward(g, dr2, r2, "grad.act.conv2.0");
+        Tensor dr1 = seedConvBackward(g, r1, "conv2.0", dc2, "grad.act.conv1.1");
+        Tensor dc1 = seedReluBackward(g, dr1, r1, "grad.act.conv1.0");
+        seedConvBackward(g, x, "conv1.0", dc1, null);
+    }
+
+    /**
+     * Dropout2d with PyTorch's mask is PyTorch's product bitwise, forward and backward. The golden
+     * activations are samples, so each sampled element is placed where it belongs in a full tensor
+     * (zeros elsewhere; the product is per element) and the result compared at those elements.
+     */
+    @Test
+    void dropoutWithPyTorchsMaskIsBitwisePyTorch() {
+        SeedGolden g = SeedGolden.load("cnn-dropout_step");
+        Tensor mask = pyTorchDropoutMask(g);
+        String[][] pairs = {{"act.maxpool", "act.drop"}, {"grad.act.drop", "grad.act.maxpool"}};
+        for (String[] pair : pairs) {
+            float[] in = new float[8 * 20 * 10 * 10];
+            float[] stored = g.stored(pair[0]);
+            for (int i = 0; i < stored.length; i++) {
+                in[i * SeedGolden.STRIDE] = stored[i];
+            }
+            Tensor x = upload(in, 8, 20, 10, 10);
+            Tensor y = backend.allocate(DType.F32, 8, 20, 10, 10);
+            if (pair[0].startsWith("act")) {
+                backend.dropout2dForward(x, mask, y);
+            } else {
+                backend.dropout2dBackward(x, mask, y);
+            }
+            g.assertBitwise(pair[1], download(y));
+        }
+    }
+
+    /** ReLU forward and backward are exact: on the stored elements (samples or complete) they are PyTorch's bits. */
+    @Test
+    void reluForwardAndBackwardAreBitwisePyTorch() {
+        String[][] cases = {{"cnn-dropout_step", "conv1.0", "conv1.1"}, {"cnn-dropout_step", "conv2.0", "conv2.1"},
+                {"cnn-dropout_step", "fc3.0", "fc3.1"}, {"cnn-dropout_step", "fc4.0", "fc4.1"},
+                {"cnn3_step", "0", "1"}, {"cnn3_step", "4", "5"}, {"lenet5-adam_step", "fc1", "relu3"}};
+        for (String[] c : cases) {
+            SeedGolden g = SeedGolden.load(c[0]);
+            float[] pre = g.stored("act." + c[1]);
+            Tensor x = upload(pre, pre.length);
+            Tensor y = backend.allocate(DType.F32, pre.length);
+            backend.reluForward(x, y);
+            assertArrayEquals(g.stored("act." + c[2]), download(y), c[0] + " act." + c[2]);
+            Tensor dy = upload(g.stored("grad.act." + c[2]), pre.length);
+            Tensor dx = backend.allocate(DType.F32, pre.length);
+            backend.reluBackward(dy, y, dx);
+            assertArrayEquals(g.stored("grad.act." + c[1]), download(dx), c[0] + " grad.act." + c[1]);
+            backend.reluForward(x, x);
+            assertArrayEquals(download(y), download(x), c[0] + " act." + c[2] + " in place");
+            backend.reluBackward(dy, y, dy);
+            assertArrayEquals(download(dx), download(dy), c[0] + " grad.act." + c[1] + " in place");
+        }
+    }
+
+    /**
+     * Adam's first step from PyTorch's gradients gives PyTorch's parameters and moments bitwise, at the
+     * stored elements (where a gradient is sampled, the parameter is sampled alike: the step is per element).
+     */
+    @Test
+    void adamFirstStepIsBitwisePyTorch() {
+        for (String file : new String[]{"lenet5-adam_step", "cnn3_step"}) {
+            SeedGolden g = SeedGolden.load(file);
+            float[][] flat = flatOptimizerBuffers(g, "updated.", "exp_avg.", "exp_avg_sq.");
+            int n = flat[0].length;
+            Tensor p = upload(flat[0], n);
+            Tensor m = backend.allocate(DType.F32, n);
+            Tensor v = backend.allocate(DType.F32, n);
+            double lr = g.hyper("lr");
+            backend.adamUpdate(p, upload(flat[1], n), m, v, (float) lr, (float) g.hyper("beta1"),
+                    (float) g.hyper("beta2"), (float) g.hyper("eps"), 0f, 1);
+            Tolerance.assertClose(flat[2], download(p), 0.2 * lr, 0, file + " updated (README tolerance)");
+            Tolerance.assertClose(flat[3], download(m), 1e-7, 0, file + " exp_avg (README tolerance)");
+            Tolerance.assertClose(flat[4], download(v), 1e-9, 0, file + " exp_avg_sq (README tolerance)");
+            assertArrayEquals(flat[2], download(p), file + " updated bitwise");
+            assertArrayEquals(flat[3], download(m), file + " exp_avg bitwise");
+            assertArrayEquals(flat[4], download(v), file + " exp_avg_sq bitwise");
+        }
+    }
+
+    /**
+     * SGD's first step from PyTorch's gradients, with momentum (lenet5-32) and without (cnn-dropout), gives
+     * PyTorch's parameters bitwise: the step is one fused multiply-add, as in PyTorch.
+     */
+    @Test
+    void sgdFirstStepIsBitwisePyTorch() {
+        for (String file : new String[]{"lenet5-32_step", "cnn-dropout_step"}) {
+            SeedGolden g = SeedGolden.load(file);
+            float[][] flat = flatOptimizerBuffers(g, "updated.");
+            int n = flat[0].length;
+            Tensor p = upload(flat[0], n);
+            Tensor buf = backend.allocate(DType.F32, n);
+            float momentum = file.startsWith("lenet5") ? (float) g.hyper("momentum") : 0f;
+            backend.sgdUpdate(p, upload(flat[1], n), buf, (float) g.hyper("lr"), momentum, 0f, true);
+            Tolerance.assertClose(flat[2], download(p), 2e-7, 0, file + " updated (README tolerance)");
+            assertArrayEquals(flat[2], download(p), file + " updated bitwise");
+        }
+    }
+
+    /**
+     * Flat buffers over all parameters: param.*, grad.*, then each of {@code results}, taken at the stored
+     * elements of grad.* (the parameter is sampled where its gradient is).
+     */
+    private static float[][] flatOptimizerBuffers(SeedGolden g, String... results) {
+        List<float[]> parts = new ArrayList<>();
+        float[][] out = new float[2 + results.length][];
+        for (int k = 0; k < out.length; k++) {
+            parts.clear();
+            for (String name : g.parameters()) {
+                float[] param = g.stored("param." + name);
+                parts.add(switch (k) {
+                    case 0 -> g.isSampled("grad." + name) ? SeedGolden.sample(param) : param;
+                    case 1 -> g.stored("grad." + name);
+                    default -> g.stored(results[k - 2] + name);
+                });
+            }
+            out[k] = concat(parts);
+        }
+        return out;
+    }
+
+    private static float[] concat(List<float[]> parts) {
+        float[] out = new float[parts.stream().mapToInt(a -> a.length).sum()];
+        int at = 0;
+        for (float[] a : parts) {
+            System.arraycopy(a, 0, out, at, a.length);
+            at += a.length;
+        }
+        return out;
+    }
+
+    /** PyTorch's Dropout2d mask of the step, [8,20]: drop_mask (1 = kept) times float32(1/(1-p)). */
+    private Tensor pyTorchDropoutMask(SeedGolden g) {
+        byte[] kept = g.bytes("drop_mask");
+        float[] mask = new float[kept.length];
+        for (int i = 0; i < kept.length; i++) {
+            mask[i] = kept[i] * HostScalars.dropoutScale(0.25f);
+        }
+        return upload(mask, 8, 20);
+    }
+
+    private Tensor seedLabels(SeedGolden g) {
+        long[] l = g.longs("labels");
+        int[] ints = new int[l.length];
+        for (int i = 0; i < l.length; i++) {
+            ints[i] = (int) l[i];
+        }
+        Tensor t = backend.allocate(DType.I32, ints.length);
+        backend.upload(t, ints);
+        return t;
+    }
+
+    /** conv (no padding, no ReLU) with the golden parameters of {@code layer}, checked against {@code act}. */
+    private Tensor seedConv(SeedGolden g, Tensor x, String layer, String act) {
+        Tensor y = backend.allocate(DType.F32, g.shape(act));
+        backend.conv2dForward(x, seedParam(g, layer + ".weight"), seedParam(g, layer + ".bias"), 0, false, y);
+        g.assertMatches(act, download(y), SEED_ACT, SEED_REL);
+        return y;
+    }
+
+    private Tensor seedRelu(SeedGolden g, Tensor x, String act) {
+        Tensor y = backend.allocate(DType.F32, x.shape());
+        backend.reluForward(x, y);
+        g.assertMatches(act, download(y), SEED_ACT, SEED_REL);
+        return y;
+    }
+
+    /** Max-pools x into y, checked against {@code act}; returns the argmax. */
+    private Tensor seedPool(SeedGolden g, Tensor x, Tensor y, String act) {
+        Tensor argmax = backend.allocate(DType.I32, y.shape());
+        backend.maxPool2x2Forward(x, y, argmax);
+        g.assertMatches(act, download(y), SEED_ACT, SEED_REL);
+        return argmax;
+    }
+
+    private Tensor seedPoolBackward(SeedGolden g, Tensor dy, Tensor y, Tensor argmax, boolean reluBefore, String dxName) {
+        Tensor dx = backend.allocate(DType.F32, g.shape(dxName));
+        backend.maxPool2x2Backward(dy, y, argmax, reluBefore, dx);
+        g.assertMatches(dxName, download(dx), SEED_GRAD_ACT, SEED_REL);
+        return dx;
+    }
+
+    private Tensor seedLinear(SeedGolden g, Tensor x, String layer, boolean relu, String act) {
+        Tensor y = backend.allocate(DType.F32, g.shape(act));
+        backend.linearForward(x, seedParam(g, layer + ".weight"), seedParam(g, layer + ".bias"), relu, y);
+        g.assertMatches(act, download(y), SEED_ACT, SEED_REL);
+        return y;
+    }
+
+    /** Linear backward from dy, checking dx against {@code dxName} and the parameter gradients; returns dx. */
+    private Tensor seedLinearBackward(SeedGolden g, Tensor x, String layer, Tensor dy, boolean reluOnInput, String dxName) {
+        Tensor w = seedParam(g, layer + ".weight");
+        Tensor dx = backend.allocate(DType.F32, x.shape());
+        Tensor dw = backend.allocate(DType.F32, w.shape());
+        Tensor db = backend.allocate(DType.F32, w.dim(0));
+        backend.linearBackward(x, w, dy, reluOnInput, dx, dw, db);
+        g.assertMatches(dxName, download(dx), SEED_GRAD_ACT, SEED_REL);
+        g.assertMatches("grad." + layer + ".weight", download(dw), SEED_GRAD, SEED_REL);
+        g.assertMatches("grad." + layer + ".bias", download(db), SEED_GRAD, SEED_REL);
+        return dx;
+    }
+
+    /** Conv backward (no padding) from dy, checking the parameter gradients and, unless dxName is null, dx. */
+    private Tensor seedConvBackward(SeedGolden g, Tensor x, String layer, Tensor dy, String dxName) {
+        Tensor w = seedParam(g, layer + ".weight");
+        Tensor dx = dxName == null ? null : backend.allocate(DType.F32, x.shape());
+        Tensor dw = backend.allocate(DType.F32, w.shape());
+        Tensor db = backend.allocate(DType.F32, w.dim(0));
+        backend.conv2dBackward(x, w, dy, 0, dx, dw, db);
+        if (dx != null) {
+            g.assertMatches(dxName, download(dx), SEED_GRAD_ACT, SEED_REL);
+        }
+        g.assertMatches("grad." + layer + ".weight", download(dw), SEED_GRAD, SEED_REL);
+        g.assertMatches("grad." + layer + ".bias", download(db), SEED_GRAD, SEED_REL);
+        return dx;
+    }
+
+    private Tensor seedReluBackward(SeedGolden g, Tensor dy, Tensor y, String dxName) {
+        Tensor dx = backend.allocate(DType.F32, dy.shape());
+        backend.reluBackward(dy, y, dx);
+        g.assertMatches(dxName, download(dx), SEED_GRAD_ACT, SEED_REL);
+        return dx;
+    }
+
+    private Tensor seedParam(SeedGolden g, String name) {
+        return upload(g.full("param." + name), g.shape("param." + name));
     }
 
     // ---- helpers

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Each op on odd shapes (batch 1 and 3, and 5 and 17 for convolution, 7x7 and 7x5 images, padding 0/1/2,
- * several channels):
+ * several channels; convolution also on the tutorial networks' shapes, pooling on odd sizes):
  * forward against a plain double-precision reference, backward against central differences taken
  * in double on the op's own float outputs of the scalar L = sum(G * y) for a fixed random G.
  * Every tensor is a view at an odd offset into a larger buffer, so offsets must be honoured.
@@ -57,11 +57,31 @@ public abstract class BackendGradientContract {
                 {17, 1, 7, 7, 2, 3, 1},
         };
         for (int[] c : cases) {
-            checkConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+            checkConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6], true);
         }
     }
 
-    private void checkConvolution(int batch, int channels, int h, int w, int k, int r, int pad) {
+    @Test
+    void convolutionOnTheTutorialNetworksShapes() {
+        int[][] cases = {
+                // B, C, H, W, K, R, pad: cnn3's three 3x3 convolutions, cnn-dropout's two 5x5 ones
+                {5, 1, 28, 28, 32, 3, 0},
+                {2, 32, 26, 26, 16, 3, 0},
+                {3, 16, 24, 24, 8, 3, 0},
+                {17, 1, 28, 28, 10, 5, 0},
+                {2, 10, 24, 24, 20, 5, 0},
+        };
+        for (int[] c : cases) {
+            checkConvolution(c[0], c[1], c[2], c[3], c[4], c[5], c[6], false);
+        }
+    }
+
+    /**
+     * Forward and every gradient element against plain double-precision sums, then the gradients against
+     * central differences: at every element, or (on large shapes, where each element takes a forward
+     * pass) at a sample of them.
+     */
+    private void checkConvolution(int batch, int channels, int h, int w, int k, int r, int pad, boolean everyElement) {
         String what = "conv B" + batch + " C" + channels + " " + h + "x" + w + " K" + k + " R" + r + " pad" + pad;
         int oh = h + 2 * pad - r + 1;
         int ow = w + 2 * pad - r + 1;
@@ -69,38 +89,54 @@ public abstract class BackendGradientContract {
         float[] wt = uniform(k * channels * r * r);
         float[] b = uniform(k);
         float[] g = uniform(batch * k * oh * ow);
-        Tensor xT = tensor(x, batch, channels, h, w);
-        Tensor wT = tensor(wt, k, channels, r, r);
-        Tensor bT = tensor(b, k);
-        Tensor yT = tensor(nan(batch * k * oh * ow), batch, k, oh, ow);
-
-        double[] expected = new double[batch * k * oh * ow];
+        double[] y = new double[g.length];
+        double[] dx = new double[x.length];
+        double[] dw = new double[wt.length];
+        double[] db = new double[k];
         for (int n = 0; n < batch; n++) {
             for (int kk = 0; kk < k; kk++) {
                 for (int i = 0; i < oh; i++) {
                     for (int j = 0; j < ow; j++) {
+                        int out = ((n * k + kk) * oh + i) * ow + j;
                         double s = b[kk];
+                        db[kk] += g[out];
                         for (int cc = 0; cc < channels; cc++) {
                             for (int dr = 0; dr < r; dr++) {
                                 for (int ds = 0; ds < r; ds++) {
                                     int ih = i + dr - pad;
                                     int iw = j + ds - pad;
                                     if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
-                                        s += (double) x[((n * channels + cc) * h + ih) * w + iw]
-                                                * wt[((kk * channels + cc) * r + dr) * r + ds];
+                                        int in = ((n * channels + cc) * h + ih) * w + iw;
+                                        int tap = ((kk * channels + cc) * r + dr) * r + ds;
+                                        s += (double) x[in] * wt[tap];
+                                        dx[in] += (double) g[out] * wt[tap];
+                                        dw[tap] += (double) g[out] * x[in];
                                     }
                                 }
                             }
                         }
-                        expected[((n * k + kk) * oh + i) * ow + j] = s;
+                        y[out] = s;
                     }
                 }
             }
         }
+        Tensor xT = tensor(x, batch, channels, h, w);
+        Tensor wT = tensor(wt, k, channels, r, r);
+        Tensor bT = tensor(b, k);
+        Tensor yT = tensor(nan(g.length), batch, k, oh, ow);
         backend.conv2dForward(xT, wT, bT, pad, false, yT);
-        Tolerance.assertClose(expected, download(yT), 1e-5, 1e-5, what + " forward");
+        Tolerance.assertClose(y, download(yT), 1e-5, 1e-5, what + " forward");
         backend.conv2dForward(xT, wT, bT, pad, true, yT);
-        Tolerance.assertClose(relu(expected), download(yT), 1e-5, 1e-5, what + " forward with ReLU");
+        Tolerance.assertClose(relu(y), download(yT), 1e-5, 1e-5, what + " forward with ReLU");
+
+        Tensor dxT = tensor(nan(x.length), batch, channels, h, w);
+        Tensor dwT = tensor(nan(wt.length), k, channels, r, r);
+        Tensor dbT = tensor(nan(k), k);
+        backend.conv2dBackward(xT, wT, tensor(g, batch, k, oh, ow), pad, dxT, dwT, dbT);
+        float[] dxGot = download(dxT), dwGot = download(dwT), dbGot = download(dbT);
+        Tolerance.assertClose(dx, dxGot, 1e-4, 1e-4, what + " dx");
+        Tolerance.assertClose(dw, dwGot, 1e-4, 1e-4, what + " dw");
+        Tolerance.assertClose(db, dbGot, 1e-4, 1e-4, what + " db");
 
         DoubleSupplier loss = () -> {
             backend.upload(xT, x);
@@ -109,28 +145,27 @@ public abstract class BackendGradientContract {
             backend.conv2dForward(xT, wT, bT, pad, false, yT);
             return dot(g, download(yT));
         };
-        double[] dxNum = centralDifferences(x, LINEAR_EPS, loss);
-        double[] dwNum = centralDifferences(wt, LINEAR_EPS, loss);
-        double[] dbNum = centralDifferences(b, LINEAR_EPS, loss);
-
-        Tensor dx = tensor(nan(x.length), batch, channels, h, w);
-        Tensor dw = tensor(nan(wt.length), k, channels, r, r);
-        Tensor db = tensor(nan(k), k);
-        backend.conv2dBackward(xT, wT, tensor(g, batch, k, oh, ow), pad, dx, dw, db);
-        Tolerance.assertClose(dxNum, download(dx), 1e-4, 1e-4, what + " dx");
-        Tolerance.assertClose(dwNum, download(dw), 1e-4, 1e-4, what + " dw");
-        Tolerance.assertClose(dbNum, download(db), 1e-4, 1e-4, what + " db");
+        if (everyElement) {
+            Tolerance.assertClose(centralDifferences(x, LINEAR_EPS, loss), dxGot, 1e-4, 1e-4, what + " dx vs differences");
+            Tolerance.assertClose(centralDifferences(wt, LINEAR_EPS, loss), dwGot, 1e-4, 1e-4, what + " dw vs differences");
+            Tolerance.assertClose(centralDifferences(b, LINEAR_EPS, loss), dbGot, 1e-4, 1e-4, what + " db vs differences");
+        } else {
+            assertSampledDifferences(x, dxGot, loss, what + " dx");
+            assertSampledDifferences(wt, dwGot, loss, what + " dw");
+            assertSampledDifferences(b, dbGot, loss, what + " db");
+        }
 
         Tensor dw2 = tensor(nan(wt.length), k, channels, r, r);
         Tensor db2 = tensor(nan(k), k);
         backend.conv2dBackward(xT, wT, tensor(g, batch, k, oh, ow), pad, null, dw2, db2);
-        assertArrayEquals(download(dw), download(dw2), what + " dw without dx");
-        assertArrayEquals(download(db), download(db2), what + " db without dx");
+        assertArrayEquals(dwGot, download(dw2), what + " dw without dx");
+        assertArrayEquals(dbGot, download(db2), what + " db without dx");
     }
 
     @Test
     void maxPoolOnOddShapes() {
-        int[][] cases = {{1, 1, 2, 2}, {3, 2, 6, 8}, {1, 3, 8, 4}};
+        // odd H or W: PyTorch's floor, the last row or column is in no window and gets no gradient
+        int[][] cases = {{1, 1, 2, 2}, {3, 2, 6, 8}, {1, 3, 8, 4}, {1, 2, 5, 7}, {3, 1, 7, 6}, {2, 3, 6, 9}, {1, 1, 3, 3}};
         for (int[] c : cases) {
             int batch = c[0], channels = c[1], h = c[2], w = c[3];
             String what = "pool B" + batch + " C" + channels + " " + h + "x" + w;
@@ -166,6 +201,163 @@ public abstract class BackendGradientContract {
                 });
                 Tolerance.assertClose(num, download(dx), 1e-4, 1e-3, what + (reluBefore ? " backward through ReLU" : " backward"));
             }
+        }
+    }
+
+    /**
+     * Central differences at the first and last element and 2 random ones against the op's gradient (the
+     * double-precision sums have checked every element; this ties them to the forward pass).
+     */
+    private void assertSampledDifferences(float[] values, float[] gradient, DoubleSupplier loss, String what) {
+        int[] at = new int[4];
+        at[1] = values.length - 1;
+        for (int i = 2; i < at.length; i++) {
+            at[i] = random.nextInt(values.length);
+        }
+        double[] expected = new double[at.length];
+        float[] actual = new float[at.length];
+        for (int i = 0; i < at.length; i++) {
+            expected[i] = centralDifference(values, at[i], LINEAR_EPS, loss);
+            actual[i] = gradient[at[i]];
+        }
+        loss.getAsDouble();
+        Tolerance.assertClose(expected, actual, 1e-4, 1e-4, what + " at elements " + Arrays.toString(at));
+    }
+
+    @Test
+    void reluOnOddShapes() {
+        for (int[] shape : new int[][]{{1, 7}, {3, 5, 7}, {2, 3, 5, 5}}) {
+            String what = "relu " + Arrays.toString(shape);
+            int n = Arrays.stream(shape).reduce(1, (a, c) -> a * c);
+            float[] x = awayFromZero(n);
+            x[n / 2] = 0f;  // the boundary: output 0, no gradient
+            float[] g = uniform(n);
+            Tensor xT = tensor(x, shape);
+            Tensor yT = tensor(nan(n), shape);
+            backend.reluForward(xT, yT);
+            assertArrayEquals(relu(x), download(yT), what + " forward");
+            Tensor dx = tensor(nan(n), shape);
+            Tensor gT = tensor(g, shape);
+            backend.reluBackward(gT, yT, dx);
+            double[] num = centralDifferences(x, MASK_EPS, () -> {
+                backend.upload(xT, x);
+                backend.reluForward(xT, yT);
+                return dot(g, download(yT));
+            });
+            // at exactly 0 the differences see half a slope; PyTorch's rule gives 0 there
+            num[n / 2] = 0;
+            Tolerance.assertClose(num, download(dx), 1e-4, 1e-4, what + " backward");
+
+            backend.reluForward(xT, xT);
+            assertArrayEquals(relu(x), download(xT), what + " forward in place");
+            backend.reluBackward(gT, yT, gT);
+            assertArrayEquals(download(dx), download(gT), what + " backward in place");
+        }
+    }
+
+    @Test
+    void dropout2dOnOddShapes() {
+        for (int[] shape : new int[][]{{1, 1, 1, 1}, {3, 5, 7, 5}, {7, 20, 3, 3}}) {
+            String what = "dropout2d " + Arrays.toString(shape);
+            int batch = shape[0], channels = shape[1], plane = shape[2] * shape[3];
+            int n = batch * channels * plane;
+            Tensor mask = tensor(nan(batch * channels), batch, channels);
+            backend.dropout2dMask(mask, 42, 7, 0.25f);
+            float[] m = download(mask);
+            for (float v : m) {
+                assertEquals(true, v == 0f || v == 4f / 3, what + ": mask values are 0 or float32(1/(1-p)), got " + v);
+            }
+            float[] x = uniform(n);
+            float[] g = uniform(n);
+            double[] expected = new double[n];
+            for (int i = 0; i < n; i++) {
+                expected[i] = x[i] * m[i / plane];
+            }
+            Tensor xT = tensor(x, shape);
+            Tensor yT = tensor(nan(n), shape);
+            backend.dropout2dForward(xT, mask, yT);
+            Tolerance.assertClose(expected, download(yT), 0, 0, what + " forward");
+            Tensor gT = tensor(g, shape);
+            Tensor dx = tensor(nan(n), shape);
+            backend.dropout2dBackward(gT, mask, dx);
+            double[] num = centralDifferences(x, LINEAR_EPS, () -> {
+                backend.upload(xT, x);
+                backend.dropout2dForward(xT, mask, yT);
+                return dot(g, download(yT));
+            });
+            Tolerance.assertClose(num, download(dx), 1e-4, 1e-4, what + " backward");
+
+            backend.dropout2dForward(xT, mask, xT);
+            Tolerance.assertClose(expected, download(xT), 0, 0, what + " forward in place");
+            backend.dropout2dBackward(gT, mask, gT);
+            assertArrayEquals(download(dx), download(gT), what + " backward in place");
+        }
+    }
+
+    @Test
+    void dropout2dMasksKeepOneMinusPOfTheChannelsAndChangeWithTheStep() {
+        int batch = 64, channels = 20, steps = 50;
+        Tensor mask = tensor(nan(batch * channels), batch, channels);
+        for (float p : new float[]{0.25f, 0.5f, 0.1f}) {
+            long kept = 0;
+            float[] previous = null;
+            for (int step = 1; step <= steps; step++) {
+                backend.dropout2dMask(mask, 2026, step, p);
+                float[] m = download(mask);
+                for (float v : m) {
+                    kept += v != 0f ? 1 : 0;
+                }
+                if (previous != null) {
+                    assertEquals(false, Arrays.equals(previous, m), "p " + p + ": step " + step + " draws the mask of step " + (step - 1));
+                }
+                previous = m;
+            }
+            double draws = (double) batch * channels * steps;
+            double sigma = Math.sqrt(draws * p * (1 - p));
+            assertEquals((1 - p) * draws, kept, 4 * sigma, "p " + p + ": kept channels of " + draws);
+        }
+        backend.dropout2dMask(mask, 2026, 3, 0.25f);
+        float[] first = download(mask);
+        backend.dropout2dMask(mask, 2026, 3, 0.25f);
+        assertArrayEquals(first, download(mask), "the same seed and step draw the same mask");
+        backend.dropout2dMask(mask, 2027, 3, 0.25f);
+        assertEquals(false, Arrays.equals(first, download(mask)), "another seed draws another mask");
+        backend.dropout2dMask(mask, 2026, 3, 0f);
+        float[] all = new float[batch * channels];
+        Arrays.fill(all, 1f);
+        assertArrayEquals(all, download(mask), "p = 0 keeps every channel, unscaled");
+    }
+
+    @Test
+    void adamMatchesPyTorchsFormulaOverSeveralSteps() {
+        int n = 10_001;
+        double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, decay = 0.01;
+        float[] p = uniform(n);
+        double[] pRef = new double[n], m = new double[n], v = new double[n];
+        for (int i = 0; i < n; i++) {
+            pRef[i] = p[i];
+        }
+        Tensor pT = tensor(p, n);
+        Tensor mT = tensor(new float[n], n);
+        Tensor vT = tensor(new float[n], n);
+        for (int step = 1; step <= 3; step++) {
+            float[] g = uniform(n);
+            for (int i = 0; i < n; i += 7) {
+                g[i] *= 1e-8f;  // where eps matters
+            }
+            double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+            for (int i = 0; i < n; i++) {
+                double grad = g[i] + decay * pRef[i];
+                m[i] = beta1 * m[i] + (1 - beta1) * grad;
+                v[i] = beta2 * v[i] + (1 - beta2) * grad * grad;
+                pRef[i] -= lr / bc1 * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + eps);
+            }
+            backend.adamUpdate(pT, tensor(g, n), mT, vT, (float) lr, (float) beta1, (float) beta2, (float) eps,
+                    (float) decay, step);
+            Tolerance.assertClose(pRef, download(pT), 1e-6, 1e-6, "parameters after step " + step);
+            // m's terms (about 0.9 m and 0.1 g, g up to 1) can cancel: a few float32 ulp of 0.1 each step
+            Tolerance.assertClose(m, download(mT), 5e-8, 1e-5, "exp_avg after step " + step);
+            Tolerance.assertClose(v, download(vT), 1e-10, 1e-5, "exp_avg_sq after step " + step);
         }
     }
 
@@ -321,11 +513,11 @@ public abstract class BackendGradientContract {
             for (int i = 0; i < n; i++) {
                 float d = g[i] + decay * p[i];
                 buf[i] = step == 0 ? d : momentum * buf[i] + d;
-                p[i] -= lr * buf[i];
+                p[i] = Math.fma(-lr, buf[i], p[i]);
             }
             backend.sgdUpdate(pT, tensor(g, n), bufT, lr, momentum, decay, step == 0);
-            Tolerance.assertClose(p, download(pT), 1e-7, 1e-6, "parameters after step " + step);
-            Tolerance.assertClose(buf, download(bufT), 1e-7, 1e-6, "momentum after step " + step);
+            assertArrayEquals(p, download(pT), "parameters after step " + step + ", the step rounded once as PyTorch");
+            assertArrayEquals(buf, download(bufT), "momentum after step " + step);
         }
     }
 
@@ -345,18 +537,23 @@ public abstract class BackendGradientContract {
     private static double[] centralDifferences(float[] values, double eps, DoubleSupplier loss) {
         double[] grad = new double[values.length];
         for (int i = 0; i < values.length; i++) {
-            float original = values[i];
-            values[i] = (float) (original + eps);
-            float up = values[i];
-            double plus = loss.getAsDouble();
-            values[i] = (float) (original - eps);
-            float down = values[i];
-            double minus = loss.getAsDouble();
-            values[i] = original;
-            grad[i] = (plus - minus) / ((double) up - down);
+            grad[i] = centralDifference(values, i, eps, loss);
         }
         loss.getAsDouble();
         return grad;
+    }
+
+    /** d L / d values[i] alone; leaves values as it was, but the backend's copy at the last evaluation. */
+    private static double centralDifference(float[] values, int i, double eps, DoubleSupplier loss) {
+        float original = values[i];
+        values[i] = (float) (original + eps);
+        float up = values[i];
+        double plus = loss.getAsDouble();
+        values[i] = (float) (original - eps);
+        float down = values[i];
+        double minus = loss.getAsDouble();
+        values[i] = original;
+        return (plus - minus) / ((double) up - down);
     }
 
     /** A tensor holding {@code values}, as a view at an odd offset into a larger buffer. */

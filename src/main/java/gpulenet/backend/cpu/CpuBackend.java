@@ -2,6 +2,7 @@ package gpulenet.backend.cpu;
 
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
+import gpulenet.backend.HostScalars;
 import gpulenet.backend.Tensor;
 
 import java.util.Arrays;
@@ -186,12 +187,56 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void reluForward(Tensor x, Tensor y) {
+        requireSameShape(y, x);
+        Relu.forward(pool, cpu(x), cpu(y));
+    }
+
+    @Override
+    public void reluBackward(Tensor dy, Tensor y, Tensor dx) {
+        requireSameShape(y, dy);
+        requireSameShape(dx, dy);
+        Relu.backward(pool, cpu(dy), cpu(y), cpu(dx));
+    }
+
+    @Override
+    public void dropout2dMask(Tensor mask, long seed, long step, float p) {
+        if (mask.rank() != 2) {
+            throw new IllegalArgumentException("dropout mask must be [B,C], got " + mask);
+        }
+        Dropout2d.mask(cpu(mask), seed, step, p);
+    }
+
+    @Override
+    public void dropout2dForward(Tensor x, Tensor mask, Tensor y) {
+        requireDropoutShapes(x, mask, y);
+        Dropout2d.apply(pool, cpu(x), cpu(mask), cpu(y));
+    }
+
+    @Override
+    public void dropout2dBackward(Tensor dy, Tensor mask, Tensor dx) {
+        requireDropoutShapes(dy, mask, dx);
+        Dropout2d.apply(pool, cpu(dy), cpu(mask), cpu(dx));
+    }
+
+    @Override
     public void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, float lr, float momentum, float weightDecay,
                           boolean firstStep) {
         if (grads.size() != params.size() || momentumBuf.size() != params.size()) {
             throw new IllegalArgumentException("SGD buffers differ in size: " + params + ", " + grads + ", " + momentumBuf);
         }
         MomentumSgd.update(pool, cpu(params), cpu(grads), cpu(momentumBuf), lr, momentum, weightDecay, firstStep);
+    }
+
+    @Override
+    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1,
+                           float beta2, float eps, float weightDecay, long step) {
+        if (grads.size() != params.size() || expAvg.size() != params.size() || expAvgSq.size() != params.size()) {
+            throw new IllegalArgumentException("Adam buffers differ in size: " + params + ", " + grads + ", " + expAvg
+                    + ", " + expAvgSq);
+        }
+        Adam.update(pool, cpu(params), cpu(grads), cpu(expAvg), cpu(expAvgSq),
+                HostScalars.Adam.of(lr, beta1, beta2, eps, weightDecay, step));
     }
 
     @Override
@@ -251,14 +296,22 @@ public final class CpuBackend implements Backend {
     }
 
     private static void requirePoolShapes(Tensor x, Tensor y, Tensor argmax) {
-        if (x.rank() != 4 || x.dim(2) % 2 != 0 || x.dim(3) % 2 != 0) {
-            throw new IllegalArgumentException("max-pool input must be [B,C,H,W] with even H and W, got " + x);
+        if (x.rank() != 4 || x.dim(2) < 2 || x.dim(3) < 2) {
+            throw new IllegalArgumentException("max-pool input must be [B,C,H,W] with H and W at least 2, got " + x);
         }
         requireShape(y, x.dim(0), x.dim(1), x.dim(2) / 2, x.dim(3) / 2);
         requireSameShape(argmax, y);
         if (argmax.dtype() != DType.I32) {
             throw new IllegalArgumentException("argmax must be I32, got " + argmax);
         }
+    }
+
+    private static void requireDropoutShapes(Tensor x, Tensor mask, Tensor y) {
+        if (x.rank() != 4) {
+            throw new IllegalArgumentException("Dropout2d input must be [B,C,H,W], got " + x);
+        }
+        requireShape(mask, x.dim(0), x.dim(1));
+        requireSameShape(y, x);
     }
 
     private static void requireLinearShapes(Tensor x, Tensor w, Tensor b, Tensor y) {

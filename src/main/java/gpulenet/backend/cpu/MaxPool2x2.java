@@ -2,7 +2,10 @@ package gpulenet.backend.cpu;
 
 import java.util.Arrays;
 
-/** 2x2 max-pool, stride 2, NCHW; parallel over (sample, channel) planes. */
+/**
+ * 2x2 max-pool, stride 2, NCHW; parallel over (sample, channel) planes. As PyTorch's MaxPool2d(2), the
+ * output is H/2 x W/2 rounded down: an odd last row or column is in no window (its gradient is 0).
+ */
 final class MaxPool2x2 {
     private MaxPool2x2() {
     }

@@ -2,7 +2,9 @@ package gpulenet.backend.cpu;
 
 /**
  * PyTorch's SGD with momentum over flat buffers, element by element in float; parallel over chunks. As in
- * PyTorch, weight decay 0 adds nothing (not even 0 * p, which would turn an infinite p into NaN).
+ * PyTorch, weight decay 0 adds nothing (not even 0 * p, which would turn an infinite p into NaN), and the
+ * parameter step p + (-lr) * buf is rounded once (PyTorch's add_ with alpha is a fused multiply-add;
+ * a separate multiply and subtract differs in the last bit for some elements).
  */
 final class MomentumSgd {
     /** Elements per parallel item: large enough to amortise the split, small enough to balance. */
@@ -23,7 +25,7 @@ final class MomentumSgd {
                     float d = weightDecay == 0f ? g[go + i] : g[go + i] + weightDecay * p[po + i];
                     float v = firstStep ? d : momentum * buf[bo + i] + d;
                     buf[bo + i] = v;
-                    p[po + i] -= lr * v;
+                    p[po + i] = Math.fma(-lr, v, p[po + i]);
                 }
             }
         });

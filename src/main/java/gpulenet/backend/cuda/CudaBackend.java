@@ -3,6 +3,7 @@ package gpulenet.backend.cuda;
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
+import gpulenet.backend.HostScalars;
 import gpulenet.backend.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -210,8 +211,8 @@ public final class CudaBackend implements Backend {
         int[] d = poolDims(dx, dy);
         sameShape(y, dy);
         sameShape(argmax, dy);
-        // one thread per pooled element
-        launch(Kernel.MAXPOOL2X2_BACKWARD, LaunchConfig.cover(dy.size(), BLOCK),
+        // one thread per element of dx
+        launch(Kernel.MAXPOOL2X2_BACKWARD, LaunchConfig.cover(dx.size(), BLOCK),
                 ptr(dy, DType.F32), ptr(y, DType.F32), ptr(argmax, DType.I32), ptr(dx, DType.F32),
                 d[0], d[1], d[2], d[3], flag(reluBefore));
     }
@@ -241,8 +242,7 @@ public final class CudaBackend implements Backend {
             sameShape(dx, x);
             gemmRowMajor(false, false, batch, in, out, dy, out, w, in, dx, in);
             if (reluOnInput) {
-                launch(Kernel.RELU_BACKWARD, LaunchConfig.cover(dx.size(), BLOCK),
-                        ptr(dx, DType.F32), ptr(x, DType.F32), (int) dx.size());
+                reluBackward(dx, x, dx);
             }
         }
     }
@@ -264,6 +264,51 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void reluForward(Tensor x, Tensor y) {
+        sameShape(y, x);
+        launch(Kernel.RELU_FORWARD, LaunchConfig.cover(x.size(), BLOCK), ptr(x, DType.F32), ptr(y, DType.F32),
+                (int) x.size());
+    }
+
+    @Override
+    public void reluBackward(Tensor dy, Tensor y, Tensor dx) {
+        sameShape(y, dy);
+        sameShape(dx, dy);
+        launch(Kernel.RELU_BACKWARD, LaunchConfig.cover(dy.size(), BLOCK), ptr(dy, DType.F32), ptr(y, DType.F32),
+                ptr(dx, DType.F32), (int) dy.size());
+    }
+
+    @Override
+    public void dropout2dMask(Tensor mask, long seed, long step, float p) {
+        if (mask.rank() != 2) {
+            throw new IllegalArgumentException("dropout mask must be [B,C], got " + mask);
+        }
+        float scale = HostScalars.dropoutScale(p);
+        launch(Kernel.DROPOUT2D_MASK, LaunchConfig.cover(mask.size(), BLOCK), ptr(mask, DType.F32), mask.dim(0),
+                mask.dim(1), seed, step, p, scale);
+    }
+
+    @Override
+    public void dropout2dForward(Tensor x, Tensor mask, Tensor y) {
+        dropout2dApply(x, mask, y);
+    }
+
+    @Override
+    public void dropout2dBackward(Tensor dy, Tensor mask, Tensor dx) {
+        dropout2dApply(dy, mask, dx);
+    }
+
+    /** y[n,c,:,:] = x[n,c,:,:] * mask[n,c]: Dropout2d's forward and its backward are the same product. */
+    private void dropout2dApply(Tensor x, Tensor mask, Tensor y) {
+        if (x.rank() != 4 || !Arrays.equals(mask.shape(), new int[] {x.dim(0), x.dim(1)})) {
+            throw new IllegalArgumentException("Dropout2d needs x [B,C,H,W] and mask [B,C], got " + x + " and " + mask);
+        }
+        sameShape(y, x);
+        launch(Kernel.DROPOUT2D_APPLY, LaunchConfig.cover(x.size(), BLOCK), ptr(x, DType.F32), ptr(mask, DType.F32),
+                ptr(y, DType.F32), x.dim(0) * x.dim(1), x.dim(2) * x.dim(3));
+    }
+
+    @Override
     public void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, float lr, float momentum, float weightDecay,
                           boolean firstStep) {
         sameShape(grads, params);
@@ -271,6 +316,19 @@ public final class CudaBackend implements Backend {
         launch(Kernel.SGD_MOMENTUM, LaunchConfig.cover(params.size(), BLOCK),
                 ptr(params, DType.F32), ptr(grads, DType.F32), ptr(momentumBuf, DType.F32), (int) params.size(),
                 lr, momentum, weightDecay, flag(firstStep));
+    }
+
+    @Override
+    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1,
+                           float beta2, float eps, float weightDecay, long step) {
+        sameShape(grads, params);
+        sameShape(expAvg, params);
+        sameShape(expAvgSq, params);
+        HostScalars.Adam s = HostScalars.Adam.of(lr, beta1, beta2, eps, weightDecay, step);
+        launch(Kernel.ADAM_UPDATE, LaunchConfig.cover(params.size(), BLOCK),
+                ptr(params, DType.F32), ptr(grads, DType.F32), ptr(expAvg, DType.F32), ptr(expAvgSq, DType.F32),
+                (int) params.size(), s.beta1(), s.oneMinusBeta1(), s.beta2(), s.oneMinusBeta2(),
+                s.sqrtBiasCorrection2(), s.eps(), s.negStepSize(), s.weightDecay());
     }
 
     @Override
@@ -379,10 +437,10 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** {B, C, H, W} of the pool input, checking the output is [B, C, H/2, W/2]. */
+    /** {B, C, H, W} of the pool input, checking the output is [B, C, H/2, W/2] (rounded down, as PyTorch). */
     private static int[] poolDims(Tensor in, Tensor out) {
         int[] d = in.shape();
-        if (d.length != 4 || d[2] % 2 != 0 || d[3] % 2 != 0
+        if (d.length != 4 || d[2] < 2 || d[3] < 2
                 || !Arrays.equals(out.shape(), new int[] {d[0], d[1], d[2] / 2, d[3] / 2})) {
             throw new IllegalArgumentException("2x2 pool of " + in + " cannot give " + out);
         }

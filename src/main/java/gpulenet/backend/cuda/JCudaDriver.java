@@ -359,6 +359,8 @@ public final class JCudaDriver implements CudaDriver {
             return Pointer.to(p.isNull() ? new CUdeviceptr() : at(p));
         } else if (arg instanceof Integer v) {
             return Pointer.to(new int[] {v});
+        } else if (arg instanceof Long v) {
+            return Pointer.to(new long[] {v});
         } else if (arg instanceof Float v) {
             return Pointer.to(new float[] {v});
         }

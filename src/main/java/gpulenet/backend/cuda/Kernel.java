@@ -2,6 +2,7 @@ package gpulenet.backend.cuda;
 
 import static gpulenet.backend.cuda.Kernel.Arg.FLOAT;
 import static gpulenet.backend.cuda.Kernel.Arg.INT;
+import static gpulenet.backend.cuda.Kernel.Arg.LONG;
 import static gpulenet.backend.cuda.Kernel.Arg.PTR;
 
 import java.util.List;
@@ -20,14 +21,18 @@ public enum Kernel {
     MAXPOOL2X2_BACKWARD("pool", "maxpool2x2_backward", PTR, PTR, PTR, PTR, INT, INT, INT, INT, INT),
     BIAS_FORWARD("linear", "bias_forward", PTR, PTR, INT, INT, INT),
     BIAS_BACKWARD("linear", "bias_backward", PTR, PTR, INT, INT),
-    RELU_BACKWARD("linear", "relu_backward", PTR, PTR, INT),
+    RELU_FORWARD("relu", "relu_forward", PTR, PTR, INT),
+    RELU_BACKWARD("relu", "relu_backward", PTR, PTR, PTR, INT),
+    DROPOUT2D_MASK("dropout", "dropout2d_mask", PTR, INT, INT, LONG, LONG, FLOAT, FLOAT),
+    DROPOUT2D_APPLY("dropout", "dropout2d_apply", PTR, PTR, PTR, INT, INT),
     SOFTMAX_CROSS_ENTROPY("softmax_xent", "softmax_cross_entropy", PTR, PTR, PTR, PTR, INT, INT),
     SGD_MOMENTUM("sgd", "sgd_momentum", PTR, PTR, PTR, INT, FLOAT, FLOAT, FLOAT, INT),
+    ADAM_UPDATE("adam", "adam_update", PTR, PTR, PTR, PTR, INT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT),
     SGEMM("gemm", "sgemm", INT, INT, INT, INT, INT, FLOAT, PTR, INT, PTR, INT, FLOAT, PTR, INT);
 
-    /** The kind of one kernel parameter: any pointer, a 32-bit int, or a float. */
+    /** The kind of one kernel parameter: any pointer, a 32-bit int, a 64-bit integer, or a float. */
     public enum Arg {
-        PTR(DevicePtr.class), INT(Integer.class), FLOAT(Float.class);
+        PTR(DevicePtr.class), INT(Integer.class), LONG(Long.class), FLOAT(Float.class);
 
         public final Class<?> javaType;
 

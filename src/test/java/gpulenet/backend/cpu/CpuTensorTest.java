@@ -42,9 +42,13 @@ class CpuTensorTest {
             Tensor b = backend.allocate(DType.F32, 3);
             assertThrows(IllegalArgumentException.class,
                     () -> backend.conv2dForward(x, w, b, 0, false, backend.allocate(DType.F32, 2, 3, 8, 8)));
+            // an odd height is pooled as PyTorch does (3 rows give 1), so [1,1,2,2] is the wrong output
             assertThrows(IllegalArgumentException.class,
                     () -> backend.maxPool2x2Forward(backend.allocate(DType.F32, 1, 1, 3, 4),
-                            backend.allocate(DType.F32, 1, 1, 1, 2), backend.allocate(DType.I32, 1, 1, 1, 2)));
+                            backend.allocate(DType.F32, 1, 1, 2, 2), backend.allocate(DType.I32, 1, 1, 2, 2)));
+            assertThrows(IllegalArgumentException.class,
+                    () -> backend.maxPool2x2Forward(backend.allocate(DType.F32, 1, 1, 1, 4),
+                            backend.allocate(DType.F32, 1, 1, 0, 2), backend.allocate(DType.I32, 1, 1, 0, 2)));
             assertThrows(IllegalArgumentException.class,
                     () -> backend.linearForward(backend.allocate(DType.F32, 2, 5), backend.allocate(DType.F32, 3, 4),
                             backend.allocate(DType.F32, 3), false, backend.allocate(DType.F32, 2, 3)));

@@ -176,6 +176,9 @@ final class EmulatedDriver implements CudaDriver {
             } else if (arg instanceof Integer v) {
                 values[i] = new Memory(4);
                 values[i].setInt(0, v);
+            } else if (arg instanceof Long v) {
+                values[i] = new Memory(8);
+                values[i].setLong(0, v);
             } else if (arg instanceof Float v) {
                 values[i] = new Memory(4);
                 values[i].setFloat(0, v);

@@ -46,24 +46,27 @@ class KernelSignaturesTest {
     }
 
     @Test
-    void parsesPointersIntsAndFloats() {
+    void parsesPointersIntsLongsAndFloats() {
         String src = """
                 // comment __global__ void not_me(int)
                 extern "C" __global__ void __launch_bounds__(256) k(const float* __restrict__ x /*[B,N]*/,
-                    int n, float alpha, unsigned char *u, const int* idx, unsigned m) { }
+                    int n, float alpha, unsigned char *u, const int* idx, unsigned m, unsigned long long seed) { }
                 """;
         Map<String, Signature> out = new HashMap<>();
         parse("m", src, out);
-        assertEquals(Map.of("k", new Signature("m", List.of(Arg.PTR, Arg.INT, Arg.FLOAT, Arg.PTR, Arg.PTR, Arg.INT))), out);
+        assertEquals(Map.of("k", new Signature("m", List.of(Arg.PTR, Arg.INT, Arg.FLOAT, Arg.PTR, Arg.PTR, Arg.INT,
+                Arg.LONG))), out);
     }
 
     @Test
     void launchesWithWrongArgumentsAreRefused() {
         DevicePtr p = new DevicePtr(new Object(), 0);
-        Kernel.RELU_BACKWARD.checkArgs(p, p, 3);
-        assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_BACKWARD.checkArgs(p, p));
-        assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_BACKWARD.checkArgs(p, p, 3f));
-        assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_BACKWARD.checkArgs(p, 3, 3));
+        Kernel.RELU_FORWARD.checkArgs(p, p, 3);
+        assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_FORWARD.checkArgs(p, p));
+        assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_FORWARD.checkArgs(p, p, 3f));
+        assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_FORWARD.checkArgs(p, 3, 3));
+        Kernel.DROPOUT2D_MASK.checkArgs(p, 8, 20, 1L, 2L, 0.25f, 4f / 3);
+        assertThrows(IllegalArgumentException.class, () -> Kernel.DROPOUT2D_MASK.checkArgs(p, 8, 20, 1, 2, 0.25f, 4f / 3));
     }
 
     static Map<String, Signature> parseKernels() {
@@ -104,8 +107,9 @@ class KernelSignaturesTest {
         String type = String.join(" ", Arrays.copyOf(tokens, tokens.length - 1));
         return switch (type) {
             case "int", "unsigned", "unsigned int" -> Arg.INT;
+            case "long long", "unsigned long long" -> Arg.LONG;
             case "float" -> Arg.FLOAT;
-            default -> throw new AssertionError(kernel + ": parameter '" + param + "' is neither a pointer, an int nor a float");
+            default -> throw new AssertionError(kernel + ": parameter '" + param + "' is neither a pointer, an int, a long long nor a float");
         };
     }
 }
