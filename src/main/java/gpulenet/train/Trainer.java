@@ -133,6 +133,7 @@ public final class Trainer {
                 if ((s + 1) % config.logInterval() == 0 || s == steps - 1) {
                     float[] stats = model.readStats();
                     model.resetStats();
+                    requireFinite(stats[0], epoch, s + 1);
                     lossSum += stats[0];
                     float loss = stats[0] / sinceLog;
                     sinceLog = 0;
@@ -160,6 +161,18 @@ public final class Trainer {
             out.println("Saved checkpoint " + config.save());
         }
         return summary;
+    }
+
+    /**
+     * Stops a diverged run at the first log line that shows it, before a checkpoint of its weights can
+     * replace a good one. The loss sum is read there anyway, so this costs no extra device read.
+     */
+    private void requireFinite(float lossSum, int epoch, int stepInEpoch) {
+        if (!Float.isFinite(lossSum)) {
+            throw new InputException(String.format(Locale.ROOT,
+                    "training diverged at epoch %d, step %d: the loss is %s; try a lower --lr (was %s)", epoch,
+                    stepInEpoch, Float.isNaN(lossSum) ? "NaN" : "infinite", ShortNumber.of(config.lr())));
+        }
     }
 
     private ProgressBar bar(int epoch, int steps) {

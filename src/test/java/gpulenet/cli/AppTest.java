@@ -1,6 +1,8 @@
 package gpulenet.cli;
 
 import gpulenet.data.IdxFiles;
+import gpulenet.model.Parameters;
+import gpulenet.model.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -105,6 +107,30 @@ class AppTest {
             assertEquals(1, r.err().split("\n").length, what);
         }
         assertEquals("gpu-lenet: error: --batch-size must be positive, got 0\n", run("train", "--batch-size", "0").err());
+    }
+
+    @Test
+    void trainStopsOnDivergenceAndEvalRefusesNonFiniteWeights() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 256, 64);
+        Run diverged = run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "1", "--lr", "1e6",
+                "--log-interval", "1");
+        assertEquals(2, diverged.code(), diverged.err());
+        assertTrue(diverged.err().matches("gpu-lenet: error: training diverged at epoch 1, step \\d: the loss is "
+                + "(NaN|infinite); try a lower --lr \\(was 1e\\+06\\)\n"), diverged.err());
+
+        float[] values = Parameters.initialValues(1);
+        values[Parameters.spec("fc2.weight").offset() + 7] = Float.NaN;
+        Safetensors.Writer w = new Safetensors.Writer();
+        for (Parameters.Spec s : Parameters.SPECS) {
+            w.add(s.name(), s.shape(), Parameters.slice(values, s.name()));
+        }
+        Path nan = dir.resolve("nan.safetensors");
+        w.writeAtomically(nan);
+        Run eval = run("eval", "--checkpoint", nan.toString(), "--device", "cpu", "--data", data.toString());
+        assertEquals(2, eval.code(), eval.err());
+        assertEquals("gpu-lenet: error: " + nan + ": fc2.weight holds 1 non-finite value (NaN or infinite), "
+                + "so it has no accuracy to measure\n", eval.err());
+        assertFalse(eval.out().contains("Accuracy"), eval.out());
     }
 
     @CommandLine.Command(name = "boom")

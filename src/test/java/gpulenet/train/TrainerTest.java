@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -156,6 +157,26 @@ class TrainerTest {
         InputException e = assertThrows(InputException.class,
                 () -> new Trainer(backend, odd, config(1, 1), new PrintWriter(new StringWriter()), false));
         assertEquals("big-train: images are 32x32, but LeNet-5 here takes 28x28", e.getMessage());
+    }
+
+    @Test
+    void divergenceStopsAtTheFirstLogLineAndKeepsTheGoodCheckpoint() throws Exception {
+        Path file = dir.resolve("good.safetensors");
+        trainer(config(1, 5).withSave(file), new StringWriter()).run();
+        byte[] good = Files.readAllBytes(file);
+        for (boolean progressBar : new boolean[]{false, true}) {
+            TrainConfig wild = new TrainConfig(1, 64, 1e6f, 0.9f, 0f, 1f, 5, 3, false, file);
+            StringWriter log = new StringWriter();
+            Trainer t = new Trainer(backend, small, wild, new PrintWriter(log, true), progressBar);
+            InputException e = assertThrows(InputException.class, t::run);
+            assertTrue(e.getMessage().matches("training diverged at epoch 1, step \\d+: the loss is (NaN|infinite); "
+                    + "try a lower --lr \\(was 1e\\+06\\)"), e.getMessage());
+            int step = Integer.parseInt(e.getMessage().replaceAll(".*step (\\d+):.*", "$1"));
+            assertEquals(0, step % 3, "detected at a log line (every 3 steps): " + e.getMessage());
+            assertEquals(step / 3 - 1, t.loggedLosses().size(), "stopped at the first non-finite log line");
+            assertTrue(t.loggedLosses().stream().allMatch(Float::isFinite), t.loggedLosses().toString());
+            assertArrayEquals(good, Files.readAllBytes(file), "the good checkpoint is kept");
+        }
     }
 
     @Test
