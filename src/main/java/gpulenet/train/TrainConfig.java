@@ -75,6 +75,10 @@ public record TrainConfig(int epochs, int batchSize, float lr, float momentum, f
         return new TrainConfig(epochs, batchSize, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, p);
     }
 
+    public TrainConfig withBatchSize(int b) {
+        return new TrainConfig(epochs, b, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, save);
+    }
+
     public TrainConfig withLogInterval(int n) {
         return new TrainConfig(epochs, batchSize, lr, momentum, weightDecay, lrDecay, seed, n, dryRun, save);
     }

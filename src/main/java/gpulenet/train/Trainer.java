@@ -46,14 +46,25 @@ public final class Trainer {
         LeNet5.requireInputSize(data.test());
         this.backend = backend;
         this.data = data;
-        this.config = config;
+        this.config = batchCappedToTheTrainingSet(config, data.train().count(), out);
         this.out = out;
+        MemoryEstimate.requireFits(backend, data, this.config.batchSize());
         this.progressBar = progressBar;
         this.params = new Parameters(backend);
-        this.model = new LeNet5(backend, params, config.batchSize());
+        this.model = new LeNet5(backend, params, this.config.batchSize());
         this.train = new DeviceDataset(backend, data.train());
         this.test = new DeviceDataset(backend, data.test());
-        params.initialize(config.seed());
+        params.initialize(this.config.seed());
+    }
+
+    /** A batch larger than the training set would only allocate rows that no step fills. */
+    private static TrainConfig batchCappedToTheTrainingSet(TrainConfig config, int trainCount, PrintWriter out) {
+        if (config.batchSize() <= trainCount) {
+            return config;
+        }
+        out.printf(Locale.ROOT, "--batch-size %d is more than the %d training images: using %d%n", config.batchSize(),
+                trainCount, trainCount);
+        return config.withBatchSize(trainCount);
     }
 
     /** Continues the run saved in {@code checkpoint}: its parameters, momentum, epoch and step count. */

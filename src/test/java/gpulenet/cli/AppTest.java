@@ -11,7 +11,12 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -131,6 +136,46 @@ class AppTest {
         assertEquals("gpu-lenet: error: " + nan + ": fc2.weight holds 1 non-finite value (NaN or infinite), "
                 + "so it has no accuracy to measure\n", eval.err());
         assertFalse(eval.out().contains("Accuracy"), eval.out());
+    }
+
+    /** The command line in a child JVM with a heap of {@code heap}: exit code and everything it printed. */
+    private Run runWithHeap(String heap, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + heap, "-cp", System.getProperty("java.class.path"), App.class.getName()));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("child.out"), err = dir.resolve("child.err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM finished");
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void runningOutOfMemoryIsOneLineAndExit2() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 64, 64);
+        Path ckpt = dir.resolve("c.safetensors");
+        assertEquals(0, run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "1", "--save", ckpt.toString()).code());
+        // eval sizes its network from --batch-size alone: 200000 samples of activations do not fit in 64 MiB
+        Run eval = runWithHeap("64m", "eval", "--checkpoint", ckpt.toString(), "--data", data.toString(), "--device", "cpu",
+                "--batch-size", "200000");
+        assertEquals(2, eval.code(), eval.err());
+        assertEquals("gpu-lenet: error: out of memory: the Java heap (64 MiB) is too small for this run; use a smaller "
+                + "--batch-size, or give Java more memory (java -Xmx2g -jar gpu-lenet.jar ...)\n", eval.err());
+    }
+
+    @Test
+    void aBatchTooLargeForTheHeapIsRefusedAndTheSuggestedOneRuns() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("small")), 3000, 16);
+        Run refused = runWithHeap("160m", "train", "--data", data.toString(), "--device", "cpu", "--threads", "2",
+                "--dry-run", "--batch-size", "3000");
+        assertEquals(2, refused.code(), refused.err());
+        Matcher m = Pattern.compile("gpu-lenet: error: --batch-size 3000 needs about \\d+ MiB of Java heap and \\d+ MiB is "
+                + "free: use --batch-size (\\d+) or less, or give Java more memory \\(java -Xmx1g -jar gpu-lenet.jar \\.\\.\\.\\)\n")
+                .matcher(refused.err());
+        assertTrue(m.matches(), refused.err());
+        Run fits = runWithHeap("160m", "train", "--data", data.toString(), "--device", "cpu", "--threads", "2",
+                "--dry-run", "--batch-size", m.group(1));
+        assertEquals(0, fits.code(), fits.err());
+        assertTrue(fits.out().contains("Test set: "), fits.out());
     }
 
     @CommandLine.Command(name = "boom")

@@ -2,6 +2,7 @@ package gpulenet.train;
 
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
+import gpulenet.backend.Tensor;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
@@ -177,6 +178,48 @@ class TrainerTest {
             assertTrue(t.loggedLosses().stream().allMatch(Float::isFinite), t.loggedLosses().toString());
             assertArrayEquals(good, Files.readAllBytes(file), "the good checkpoint is kept");
         }
+    }
+
+    @Test
+    void aBatchLargerThanTheTrainingSetIsCappedToIt() {
+        Path file = dir.resolve("capped.safetensors");
+        StringWriter log = new StringWriter();
+        TrainConfig huge = new TrainConfig(1, 10_000_000, 0.05f, 0.9f, 0f, 1f, 5, 1, false, file);
+        List<EpochSummary> epochs = new Trainer(backend, small, huge, new PrintWriter(log, true), false).run();
+        assertTrue(log.toString().startsWith("--batch-size 10000000 is more than the 600 training images: using 600\n"
+                + "Train Epoch: 1 [600/600 (100%)]"), log.toString());
+        assertEquals(600, epochs.get(0).trainImages());
+        assertEquals("600", Checkpoint.read(file).metadata().get(Checkpoint.BATCH_SIZE));
+    }
+
+    @Test
+    void aTensorLargerThanABackendHoldsIsRefusedWithTheBatchThatFits() {
+        InputException e = assertThrows(InputException.class, () -> MemoryEstimate.requireFits(backend, small, 500_000));
+        assertEquals("--batch-size 500000 needs a tensor of 2352000000 elements (F32[500000, 6, 28, 28]), more than the "
+                + Tensor.MAX_ELEMENTS + " one tensor can hold; use --batch-size 456522 or less", e.getMessage());
+        assertTrue(456_522L * 6 * 28 * 28 <= Tensor.MAX_ELEMENTS && 456_523L * 6 * 28 * 28 > Tensor.MAX_ELEMENTS);
+    }
+
+    /** What a real run keeps on the heap after a step (tensors and scratch) is what the estimate says, within 10%. */
+    @Test
+    void theEstimateCoversWhatATrainingStepKeepsOnTheHeap() {
+        DataSets slice = new DataSets("mnist-4k", head(mnist.train(), 4096), head(mnist.test(), 16));
+        TrainConfig one = new TrainConfig(1, 4096, 0.05f, 0.9f, 0f, 1f, 5, 1, true, null);
+        try (Backend fresh = new CpuBackend(2)) {
+            long estimate = MemoryEstimate.of(fresh, slice, 4096).bytes(fresh.freeMemory());
+            long before = usedHeap();
+            Trainer t = new Trainer(fresh, slice, one, new PrintWriter(new StringWriter()), false);
+            t.run();
+            long kept = usedHeap() - before;
+            assertTrue(kept <= estimate && kept >= estimate / 1.1 * 0.9, "kept " + kept + ", estimated " + estimate);
+            assertEquals(1, t.loggedLosses().size());
+        }
+    }
+
+    private static long usedHeap() {
+        System.gc();
+        Runtime rt = Runtime.getRuntime();
+        return rt.totalMemory() - rt.freeMemory();
     }
 
     @Test
