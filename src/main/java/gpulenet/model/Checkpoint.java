@@ -40,6 +40,12 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
     public static final String SCHEDULE = "schedule";
     public static final String LR_DECAY = "lr_decay";
     public static final String DATASET = "dataset";
+    /**
+     * A JSON list of the hyper-parameters that applied, each from an epoch on:
+     * [{"from_epoch":"1","batch_size":"64","lr":"0.05",...}, {"from_epoch":"3","lr":"0.01",...}]. The plain keys
+     * hold the values of the last entry, the ones in force.
+     */
+    public static final String HISTORY = "history";
     /** "true" when written by a dry run: a few steps of an epoch, not the whole epoch it names. */
     public static final String DRY_RUN = "dry_run";
 

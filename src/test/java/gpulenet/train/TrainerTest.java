@@ -223,6 +223,17 @@ class TrainerTest {
     }
 
     @Test
+    void smallLearningRatesShowInTheEpochLine() {
+        StringWriter log = new StringWriter();
+        TrainConfig slow = new TrainConfig(1, 64, 1e-5f, 0.9f, 0f, 1f, 5, 100, false, null);
+        new Trainer(backend, small, slow, new PrintWriter(log, true), false).run();
+        assertTrue(log.toString().matches("(?s).*\nEpoch 1: train .* images/s, lr 1e-05, train loss .*"), log.toString());
+        assertEquals("0.05", ShortNumber.of(0.05f));
+        assertEquals("1e+06", ShortNumber.of(1e6));
+        assertEquals("0.000123", ShortNumber.of(1.234e-4));
+    }
+
+    @Test
     void scheduleAndShuffleDependOnlyOnTheirInputs() {
         TrainConfig c = config(4, 1);
         assertEquals(0.05f, c.learningRate(1));
