@@ -24,6 +24,20 @@ public interface Backend extends AutoCloseable {
     /** One line saying what runs: threads, device name, which GEMM. */
     String describe();
 
+    /** What tensors allocated now could still take. */
+    FreeMemory freeMemory();
+
+    /**
+     * Bytes of working memory, beyond its tensors, that this backend keeps for the ops {@code plan}
+     * recorded (the CPU backend's reusable buffers grow with the batch).
+     */
+    long workspaceBytes(SizingBackend plan);
+
+    /** The largest batch the ops can take (a GPU's grid limits one launch). */
+    default int maxBatch() {
+        return Integer.MAX_VALUE;
+    }
+
     /** A zero-filled tensor. */
     Tensor allocate(DType dtype, int... shape);
 

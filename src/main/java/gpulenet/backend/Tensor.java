@@ -8,6 +8,12 @@ import java.util.Arrays;
  * data with {@link Backend#upload} and {@link Backend#download}.
  */
 public abstract class Tensor {
+    /**
+     * The most elements one tensor may have on any backend: the longest Java array on the CPU; on a GPU
+     * the kernels index elements with 32-bit ints.
+     */
+    public static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
     private final DType dtype;
     private final int[] shape;
     private final long size;

@@ -25,8 +25,34 @@ public final class App implements Runnable {
     @Spec
     CommandSpec spec;
 
+    /**
+     * Runs the command line and exits with its code. Running out of memory is an {@link Error}, which
+     * picocli's execution handler never sees: it is caught here, and in any other thread (a progress bar's)
+     * by the default handler, and becomes one line and exit 2 like any other bad input.
+     */
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+            if (e instanceof OutOfMemoryError) {
+                System.err.println(PREFIX + outOfMemory());
+                Runtime.getRuntime().halt(EXIT_USAGE);
+            }
+            e.printStackTrace();
+        });
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println(PREFIX + outOfMemory());
+            code = EXIT_USAGE;
+        }
+        System.exit(code);
+    }
+
+    /** What to do when the Java heap ran out. */
+    static String outOfMemory() {
+        long mib = Runtime.getRuntime().maxMemory() >> 20;
+        return "out of memory: the Java heap (" + mib + " MiB) is too small for this run; use a smaller --batch-size, "
+                + "or give Java more memory (java -Xmx" + Math.max(2, 2 * ((mib + 1023) >> 10)) + "g -jar gpu-lenet.jar ...)";
     }
 
     /** The configured command line: the one-line error handling lives here, so main and tests share it. */

@@ -24,6 +24,11 @@ public final class DeviceOptions {
     @Mixin
     DataOption data;
 
+    /** Whether --data was given (rather than the MNIST inside the jar being used). */
+    public boolean dataGiven() {
+        return data.data != null;
+    }
+
     /** Opens the backend and prints the one line saying which one and why. */
     public Backends.Choice openBackend(PrintWriter out) {
         Backends.Choice choice = Backends.open(device, threads.threads, gemm.choice());

@@ -42,6 +42,9 @@ public final class EvalCommand implements Callable<Integer> {
             throw new InputException("--batch-size must be positive, got " + batchSize);
         }
         Checkpoint saved = Checkpoint.read(checkpoint);
+        saved.nonFiniteWeights().ifPresent(problem -> {
+            throw new InputException(checkpoint + ": " + problem + ", so it has no accuracy to measure");
+        });
         Dataset test = deviceOptions.loadTestData();
         LeNet5.requireInputSize(test);
         try (Backend backend = deviceOptions.openBackend(out).backend()) {

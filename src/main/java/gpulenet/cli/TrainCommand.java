@@ -1,8 +1,10 @@
 package gpulenet.cli;
 
+import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.data.DataSets;
 import gpulenet.model.Checkpoint;
+import gpulenet.train.ShortNumber;
 import gpulenet.train.TrainConfig;
 import gpulenet.train.Trainer;
 import picocli.CommandLine.Command;
@@ -13,6 +15,9 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
@@ -33,18 +38,18 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch-size", paramLabel = "B", description = "Default: " + TrainConfig.DEFAULT_BATCH_SIZE + ".")
     Integer batchSize;
 
-    @Option(names = "--lr", paramLabel = "LR", description = "Learning rate of epoch 1. Default: " + TrainConfig.DEFAULT_LR + ".")
-    Float lr;
+    @Option(names = "--lr", converter = TypedFloat.Converter.class, paramLabel = "LR", description = "Learning rate of epoch 1. Default: " + TrainConfig.DEFAULT_LR + ".")
+    TypedFloat lr;
 
-    @Option(names = "--lr-decay", paramLabel = "GAMMA",
+    @Option(names = "--lr-decay", converter = TypedFloat.Converter.class, paramLabel = "GAMMA",
             description = "The learning rate is multiplied by this after every epoch. Default: " + TrainConfig.DEFAULT_LR_DECAY + ".")
-    Float lrDecay;
+    TypedFloat lrDecay;
 
-    @Option(names = "--momentum", paramLabel = "M", description = "SGD momentum. Default: " + TrainConfig.DEFAULT_MOMENTUM + ".")
-    Float momentum;
+    @Option(names = "--momentum", converter = TypedFloat.Converter.class, paramLabel = "M", description = "SGD momentum. Default: " + TrainConfig.DEFAULT_MOMENTUM + ".")
+    TypedFloat momentum;
 
-    @Option(names = "--weight-decay", paramLabel = "WD", description = "L2 weight decay. Default: " + TrainConfig.DEFAULT_WEIGHT_DECAY + ".")
-    Float weightDecay;
+    @Option(names = "--weight-decay", converter = TypedFloat.Converter.class, paramLabel = "WD", description = "L2 weight decay. Default: " + TrainConfig.DEFAULT_WEIGHT_DECAY + ".")
+    TypedFloat weightDecay;
 
     @Option(names = "--seed", paramLabel = "S", description = "Seeds the init and the shuffles. Default: " + TrainConfig.DEFAULT_SEED + ".")
     Long seed;
@@ -53,7 +58,8 @@ public final class TrainCommand implements Callable<Integer> {
     DeviceOptions deviceOptions;
 
     @Option(names = "--log-interval", paramLabel = "STEPS", defaultValue = "" + TrainConfig.DEFAULT_LOG_INTERVAL,
-            description = "Steps between 'Train Epoch' lines. Default: ${DEFAULT-VALUE}.")
+            description = "Steps between 'Train Epoch' lines; each line's Loss is the mean over the steps since the previous line. "
+                    + "Default: ${DEFAULT-VALUE}.")
     int logInterval;
 
     @Option(names = "--save", paramLabel = "FILE",
@@ -75,8 +81,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (checkpoint != null) {
             Trainer.requireResumable(checkpoint, resume);
         }
-        TrainConfig config = config(checkpoint);
+        List<String> overrides = new ArrayList<>();
+        TrainConfig config = config(checkpoint, overrides);
         DataSets data = deviceOptions.loadData();
+        if (checkpoint != null) {
+            dataSetOverride(checkpoint, data).ifPresent(overrides::add);
+        }
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
             out.printf("Data: %s, %d training and %d test images%n", data.name(), data.train().count(), data.test().count());
             out.flush();
@@ -84,31 +94,79 @@ public final class TrainCommand implements Callable<Integer> {
             if (checkpoint != null) {
                 trainer.resumeFrom(checkpoint, resume);
                 out.println("Resuming " + resume + " after epoch " + checkpoint.require(Checkpoint.EPOCH, resume));
+                overrides.forEach(out::println);
             }
             trainer.run();
         }
         return 0;
     }
 
-    /** Flags given on the command line win; then the checkpoint's values when resuming; then the defaults. */
-    private TrainConfig config(Checkpoint checkpoint) {
+    /**
+     * Flags given on the command line win; then the checkpoint's values when resuming; then the defaults.
+     * A flag that changes a resumed run's value adds a line saying so to {@code overrides}.
+     */
+    private TrainConfig config(Checkpoint checkpoint, List<String> overrides) {
         TrainConfig d = TrainConfig.defaults();
         return new TrainConfig(
                 epochs != null ? epochs : d.epochs(),
-                batchSize != null ? batchSize : (int) savedLong(checkpoint, Checkpoint.BATCH_SIZE, d.batchSize()),
-                lr != null ? lr : savedFloat(checkpoint, Checkpoint.LR, d.lr()),
-                momentum != null ? momentum : savedFloat(checkpoint, Checkpoint.MOMENTUM, d.momentum()),
-                weightDecay != null ? weightDecay : savedFloat(checkpoint, Checkpoint.WEIGHT_DECAY, d.weightDecay()),
-                lrDecay != null ? lrDecay : savedFloat(checkpoint, Checkpoint.LR_DECAY, d.lrDecay()),
-                seed != null ? seed : savedLong(checkpoint, Checkpoint.SEED, d.seed()),
+                (int) choose(checkpoint, "--batch-size", Checkpoint.BATCH_SIZE, batchSize == null ? null : batchSize.doubleValue(),
+                        String.valueOf(batchSize), String.valueOf(batchSize), d.batchSize(), overrides),
+                (float) choose(checkpoint, "--lr", Checkpoint.LR, lr, d.lr(), overrides),
+                (float) choose(checkpoint, "--momentum", Checkpoint.MOMENTUM, momentum, d.momentum(), overrides),
+                (float) choose(checkpoint, "--weight-decay", Checkpoint.WEIGHT_DECAY, weightDecay, d.weightDecay(), overrides),
+                (float) choose(checkpoint, "--lr-decay", Checkpoint.LR_DECAY, lrDecay, d.lrDecay(), overrides),
+                seed != null ? seed : (checkpoint == null ? d.seed() : checkpoint.requireLong(Checkpoint.SEED, resume)),
                 logInterval, dryRun, save);
     }
 
-    private long savedLong(Checkpoint checkpoint, String key, long fallback) {
-        return checkpoint == null ? fallback : checkpoint.requireLong(key, resume);
+    private double choose(Checkpoint checkpoint, String flag, String key, TypedFloat given, double fallback,
+                          List<String> overrides) {
+        return given == null ? choose(checkpoint, flag, key, null, null, null, fallback, overrides)
+                : choose(checkpoint, flag, key, (double) given.value(), given.text(), given.shown(), fallback, overrides);
     }
 
-    private float savedFloat(Checkpoint checkpoint, String key, float fallback) {
-        return checkpoint == null ? fallback : checkpoint.requireFloat(key, resume);
+    /**
+     * The value of one hyper-parameter: the flag's (checked against what was typed), else the checkpoint's
+     * (checked as the checkpoint's fault), else the default.
+     */
+    private double choose(Checkpoint checkpoint, String flag, String key, Double given, String typed, String shown,
+                          double fallback, List<String> overrides) {
+        if (given != null) {
+            TrainConfig.require(flag, given, shown);
+        }
+        if (checkpoint == null) {
+            return given != null ? given : fallback;
+        }
+        double saved = checkpoint.requireFloat(key, resume);
+        String rule = TrainConfig.rule(flag, saved);
+        if (rule != null) {
+            throw new InputException(resume + ": checkpoint metadata " + key + " " + checkpoint.require(key, resume)
+                    + " is invalid (it " + rule + ")");
+        }
+        if (given == null) {
+            return saved;
+        }
+        if (given != saved) {
+            overrides.add(flag + " " + typed + " overrides the checkpoint's " + ShortNumber.of(saved) + " from epoch "
+                    + (checkpoint.requireLong(Checkpoint.EPOCH, resume) + 1) + " on");
+        }
+        return given;
+    }
+
+    /**
+     * A resumed run continues on the checkpoint's data set unless --data names another one explicitly
+     * (then one line says so): the default data set standing in for another would go unnoticed.
+     */
+    private Optional<String> dataSetOverride(Checkpoint checkpoint, DataSets data) {
+        String saved = checkpoint.metadata().get(Checkpoint.DATASET);
+        if (saved == null || saved.equals(data.name())) {
+            return Optional.empty();
+        }
+        if (!deviceOptions.dataGiven()) {
+            throw new InputException(resume + ": trained on " + saved + ", not on " + data.name()
+                    + " (the default data set); give --data to continue it on another data set");
+        }
+        return Optional.of("--data " + data.name() + " overrides the checkpoint's data set " + saved + " from epoch "
+                + (checkpoint.requireLong(Checkpoint.EPOCH, resume) + 1) + " on");
     }
 }

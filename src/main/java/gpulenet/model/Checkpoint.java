@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A training checkpoint as a safetensors file: the weights under their PyTorch names (so
@@ -40,6 +41,12 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
     public static final String SCHEDULE = "schedule";
     public static final String LR_DECAY = "lr_decay";
     public static final String DATASET = "dataset";
+    /**
+     * A JSON list of the hyper-parameters that applied, each from an epoch on:
+     * [{"from_epoch":"1","batch_size":"64","lr":"0.05",...}, {"from_epoch":"3","lr":"0.01",...}]. The plain keys
+     * hold the values of the last entry, the ones in force.
+     */
+    public static final String HISTORY = "history";
     /** "true" when written by a dry run: a few steps of an epoch, not the whole epoch it names. */
     public static final String DRY_RUN = "dry_run";
 
@@ -59,8 +66,15 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
         return new Checkpoint(params.downloadValues(), params.downloadMomentum(), meta);
     }
 
-    /** Writes atomically (temporary file, then rename): a crash leaves the old file or the new one. */
+    /**
+     * Writes atomically (temporary file, then rename): a crash leaves the old file or the new one. Refuses
+     * NaN or infinite values, so a diverged run never replaces a good checkpoint.
+     */
     public void write(Path path) {
+        nonFinite().ifPresent(problem -> {
+            throw new InputException(path + ": not writing a checkpoint whose " + problem
+                    + " (training diverged; try a lower --lr)");
+        });
         Safetensors.Writer w = new Safetensors.Writer();
         for (Parameters.Spec s : Parameters.SPECS) {
             w.add(s.name(), s.shape(), Parameters.slice(values, s.name()));
@@ -114,6 +128,36 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
         }
         float[] v = st.floats(name, spec.shape());
         System.arraycopy(v, 0, flat, spec.offset(), v.length);
+    }
+
+    /**
+     * Which tensor holds NaN or infinite values and how many ("fc1.weight holds 120 non-finite values"),
+     * the weights first, then the momentum; empty when every value is finite.
+     */
+    public Optional<String> nonFinite() {
+        Optional<String> inValues = nonFiniteWeights();
+        return inValues.isPresent() || momentum == null ? inValues : nonFinite(momentum, MOMENTUM_PREFIX);
+    }
+
+    /** As {@link #nonFinite()}, for the weights alone (what evaluation uses). */
+    public Optional<String> nonFiniteWeights() {
+        return nonFinite(values, "");
+    }
+
+    private static Optional<String> nonFinite(float[] flat, String prefix) {
+        for (Parameters.Spec s : Parameters.SPECS) {
+            int count = 0;
+            for (int i = s.offset(); i < s.offset() + s.size(); i++) {
+                if (!Float.isFinite(flat[i])) {
+                    count++;
+                }
+            }
+            if (count > 0) {
+                return Optional.of(prefix + s.name() + " holds " + count + " non-finite value" + (count == 1 ? "" : "s")
+                        + " (NaN or infinite)");
+            }
+        }
+        return Optional.empty();
     }
 
     public boolean hasOptimizerState() {

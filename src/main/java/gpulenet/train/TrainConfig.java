@@ -34,26 +34,40 @@ public record TrainConfig(int epochs, int batchSize, float lr, float momentum, f
 
     /** Every value is checked here, so a bad flag fails before any work with a message naming the flag. */
     public TrainConfig {
-        positive("--epochs", epochs);
-        positive("--batch-size", batchSize);
-        positive("--log-interval", logInterval);
-        if (!(lr > 0) || Float.isInfinite(lr)) {
-            throw new InputException("--lr must be a positive number, got " + lr);
-        }
-        if (!(momentum >= 0 && momentum < 1)) {
-            throw new InputException("--momentum must be in [0, 1), got " + momentum);
-        }
-        if (!(weightDecay >= 0) || Float.isInfinite(weightDecay)) {
-            throw new InputException("--weight-decay must be zero or positive, got " + weightDecay);
-        }
-        if (!(lrDecay > 0 && lrDecay <= 1)) {
-            throw new InputException("--lr-decay must be in (0, 1], got " + lrDecay);
+        require("--epochs", epochs, Integer.toString(epochs));
+        require("--batch-size", batchSize, Integer.toString(batchSize));
+        require("--log-interval", logInterval, Integer.toString(logInterval));
+        require("--lr", lr, Float.toString(lr));
+        require("--momentum", momentum, Float.toString(momentum));
+        require("--weight-decay", weightDecay, Float.toString(weightDecay));
+        require("--lr-decay", lrDecay, Float.toString(lrDecay));
+    }
+
+    /** Throws "FLAG must be ..., got SHOWN" when {@code value} is not valid for {@code flag}. */
+    public static void require(String flag, double value, String shown) {
+        String rule = rule(flag, value);
+        if (rule != null) {
+            throw new InputException(flag + " " + rule + ", got " + shown);
         }
     }
 
-    private static void positive(String flag, int value) {
-        if (value <= 0) {
-            throw new InputException(flag + " must be positive, got " + value);
+    /** The rule ("must be positive") that {@code value} breaks for {@code flag}, or null when it is valid. */
+    public static String rule(String flag, double value) {
+        switch (flag) {
+            case "--epochs":
+            case "--batch-size":
+            case "--log-interval":
+                return value > 0 ? null : "must be positive";
+            case "--lr":
+                return value > 0 && Double.isFinite(value) ? null : "must be a positive number";
+            case "--momentum":
+                return value >= 0 && value < 1 ? null : "must be in [0, 1)";
+            case "--weight-decay":
+                return value >= 0 && Double.isFinite(value) ? null : "must be zero or positive";
+            case "--lr-decay":
+                return value > 0 && value <= 1 ? null : "must be in (0, 1]";
+            default:
+                throw new IllegalArgumentException("no rule for " + flag);
         }
     }
 
@@ -73,6 +87,10 @@ public record TrainConfig(int epochs, int batchSize, float lr, float momentum, f
 
     public TrainConfig withSave(Path p) {
         return new TrainConfig(epochs, batchSize, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, p);
+    }
+
+    public TrainConfig withBatchSize(int b) {
+        return new TrainConfig(epochs, b, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, save);
     }
 
     public TrainConfig withLogInterval(int n) {

@@ -6,6 +6,9 @@ import gpulenet.data.DataSets;
 import gpulenet.model.Checkpoint;
 import gpulenet.model.LeNet5;
 import gpulenet.model.Parameters;
+import com.google.gson.Gson;
+import com.google.gson.JsonParseException;
+import com.google.gson.reflect.TypeToken;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -25,6 +28,10 @@ import java.util.Map;
  * lines, then a test-set evaluation and optionally a checkpoint.
  */
 public final class Trainer {
+    private static final String FROM_EPOCH = "from_epoch";
+    /** The metadata keys of the values a resumed run may change, recorded in {@link Checkpoint#HISTORY}. */
+    private static final List<String> HYPER_PARAMETERS = List.of(Checkpoint.SEED, Checkpoint.LR, Checkpoint.MOMENTUM,
+            Checkpoint.WEIGHT_DECAY, Checkpoint.BATCH_SIZE, Checkpoint.LR_DECAY, Checkpoint.DATASET);
     private final Backend backend;
     private final DataSets data;
     private final TrainConfig config;
@@ -35,6 +42,8 @@ public final class Trainer {
     private final DeviceDataset train;
     private final DeviceDataset test;
     private final List<Float> loggedLosses = new ArrayList<>();
+    /** The hyper-parameters that applied from which epoch on, as {@link Checkpoint#HISTORY} records them. */
+    private final List<Map<String, String>> history = new ArrayList<>();
     private int nextEpoch = 1;
     private long step;
 
@@ -46,14 +55,26 @@ public final class Trainer {
         LeNet5.requireInputSize(data.test());
         this.backend = backend;
         this.data = data;
-        this.config = config;
+        this.config = batchCappedToTheTrainingSet(config, data.train().count(), out);
         this.out = out;
+        MemoryEstimate.requireFits(backend, data, this.config.batchSize());
         this.progressBar = progressBar;
         this.params = new Parameters(backend);
-        this.model = new LeNet5(backend, params, config.batchSize());
+        this.model = new LeNet5(backend, params, this.config.batchSize());
         this.train = new DeviceDataset(backend, data.train());
         this.test = new DeviceDataset(backend, data.test());
-        params.initialize(config.seed());
+        params.initialize(this.config.seed());
+        history.add(hyperParameters(1));
+    }
+
+    /** A batch larger than the training set would only allocate rows that no step fills. */
+    private static TrainConfig batchCappedToTheTrainingSet(TrainConfig config, int trainCount, PrintWriter out) {
+        if (config.batchSize() <= trainCount) {
+            return config;
+        }
+        out.printf(Locale.ROOT, "--batch-size %d is more than the %d training images: using %d%n", config.batchSize(),
+                trainCount, trainCount);
+        return config.withBatchSize(trainCount);
     }
 
     /** Continues the run saved in {@code checkpoint}: its parameters, momentum, epoch and step count. */
@@ -62,6 +83,50 @@ public final class Trainer {
         checkpoint.applyTo(params);
         nextEpoch = (int) checkpoint.requireLong(Checkpoint.EPOCH, source) + 1;
         step = checkpoint.requireLong(Checkpoint.STEP, source);
+        history.clear();
+        history.addAll(savedHistory(checkpoint, source));
+        Map<String, String> now = hyperParameters(nextEpoch);
+        Map<String, String> last = new LinkedHashMap<>(history.get(history.size() - 1));
+        last.put(FROM_EPOCH, now.get(FROM_EPOCH));
+        if (!last.equals(now)) {
+            history.add(now);
+        }
+    }
+
+    /** The checkpoint's history; for one written before histories were kept, its plain values from epoch 1. */
+    private static List<Map<String, String>> savedHistory(Checkpoint checkpoint, Path source) {
+        String json = checkpoint.metadata().get(Checkpoint.HISTORY);
+        if (json == null) {
+            Map<String, String> entry = new LinkedHashMap<>();
+            entry.put(FROM_EPOCH, "1");
+            for (String key : HYPER_PARAMETERS) {
+                entry.put(key, checkpoint.metadata().getOrDefault(key, "?"));
+            }
+            return List.of(entry);
+        }
+        try {
+            List<Map<String, String>> saved = new Gson().fromJson(json, new TypeToken<List<Map<String, String>>>() { }.getType());
+            if (saved == null || saved.isEmpty()) {
+                throw new JsonParseException("empty");
+            }
+            return saved;
+        } catch (JsonParseException e) {
+            throw new InputException(source + ": checkpoint metadata " + Checkpoint.HISTORY + " is not a JSON list of objects");
+        }
+    }
+
+    /** This run's values of {@link #HYPER_PARAMETERS}, as applying from {@code fromEpoch} on. */
+    private Map<String, String> hyperParameters(int fromEpoch) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(FROM_EPOCH, Integer.toString(fromEpoch));
+        m.put(Checkpoint.SEED, Long.toString(config.seed()));
+        m.put(Checkpoint.LR, Float.toString(config.lr()));
+        m.put(Checkpoint.MOMENTUM, Float.toString(config.momentum()));
+        m.put(Checkpoint.WEIGHT_DECAY, Float.toString(config.weightDecay()));
+        m.put(Checkpoint.BATCH_SIZE, Integer.toString(config.batchSize()));
+        m.put(Checkpoint.LR_DECAY, Float.toString(config.lrDecay()));
+        m.put(Checkpoint.DATASET, data.name());
+        return m;
     }
 
     /**
@@ -133,6 +198,7 @@ public final class Trainer {
                 if ((s + 1) % config.logInterval() == 0 || s == steps - 1) {
                     float[] stats = model.readStats();
                     model.resetStats();
+                    requireFinite(stats[0], epoch, s + 1);
                     lossSum += stats[0];
                     float loss = stats[0] / sinceLog;
                     sinceLog = 0;
@@ -153,13 +219,25 @@ public final class Trainer {
         EpochSummary summary = new EpochSummary(epoch, lr, trained, lossSum / trained, trainSeconds, eval);
         out.printf(Locale.ROOT, "Test set: Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n",
                 eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());
-        out.printf(Locale.ROOT, "Epoch %d: train %.2f s, %.0f images/s, lr %.5f, train loss %.4f; eval %.2f s%n",
-                epoch, trainSeconds, summary.imagesPerSecond(), lr, summary.trainLoss(), eval.seconds());
+        out.printf(Locale.ROOT, "Epoch %d: train %.2f s, %.0f images/s, lr %s, train loss %.4f; eval %.2f s%n",
+                epoch, trainSeconds, summary.imagesPerSecond(), ShortNumber.of(lr), summary.trainLoss(), eval.seconds());
         if (config.save() != null) {
             Checkpoint.capture(params, metadata(epoch)).write(config.save());
             out.println("Saved checkpoint " + config.save());
         }
         return summary;
+    }
+
+    /**
+     * Stops a diverged run at the first log line that shows it, before a checkpoint of its weights can
+     * replace a good one. The loss sum is read there anyway, so this costs no extra device read.
+     */
+    private void requireFinite(float lossSum, int epoch, int stepInEpoch) {
+        if (!Float.isFinite(lossSum)) {
+            throw new InputException(String.format(Locale.ROOT,
+                    "training diverged at epoch %d, step %d: the loss is %s; try a lower --lr (was %s)", epoch,
+                    stepInEpoch, Float.isNaN(lossSum) ? "NaN" : "infinite", ShortNumber.of(config.lr())));
+        }
     }
 
     private ProgressBar bar(int epoch, int steps) {
@@ -173,14 +251,10 @@ public final class Trainer {
         Map<String, String> m = new LinkedHashMap<>();
         m.put(Checkpoint.EPOCH, Integer.toString(epoch));
         m.put(Checkpoint.STEP, Long.toString(step));
-        m.put(Checkpoint.SEED, Long.toString(config.seed()));
-        m.put(Checkpoint.LR, Float.toString(config.lr()));
-        m.put(Checkpoint.MOMENTUM, Float.toString(config.momentum()));
-        m.put(Checkpoint.WEIGHT_DECAY, Float.toString(config.weightDecay()));
-        m.put(Checkpoint.BATCH_SIZE, Integer.toString(config.batchSize()));
-        m.put(Checkpoint.LR_DECAY, Float.toString(config.lrDecay()));
+        m.putAll(hyperParameters(epoch));
+        m.remove(FROM_EPOCH);
         m.put(Checkpoint.SCHEDULE, config.schedule());
-        m.put(Checkpoint.DATASET, data.name());
+        m.put(Checkpoint.HISTORY, new Gson().toJson(history));
         if (config.dryRun()) {
             m.put(Checkpoint.DRY_RUN, "true");
         }

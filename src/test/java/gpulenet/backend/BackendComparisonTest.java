@@ -99,6 +99,16 @@ class BackendComparisonTest {
         }
 
         @Override
+        public FreeMemory freeMemory() {
+            return inner.freeMemory();
+        }
+
+        @Override
+        public long workspaceBytes(SizingBackend plan) {
+            return inner.workspaceBytes(plan);
+        }
+
+        @Override
         public Tensor allocate(DType dtype, int... shape) {
             return inner.allocate(dtype, shape);
         }

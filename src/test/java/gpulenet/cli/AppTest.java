@@ -1,9 +1,12 @@
 package gpulenet.cli;
 
+import com.google.gson.Gson;
+import com.google.gson.reflect.TypeToken;
 import gpulenet.SpecialFiles;
 import gpulenet.data.IdxFiles;
 import gpulenet.model.Checkpoint;
 import gpulenet.model.Parameters;
+import gpulenet.model.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,8 +17,14 @@ import java.io.RandomAccessFile;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -148,6 +157,147 @@ class AppTest {
             assertEquals(2, resume.code(), resume.err());
             assertTrue(resume.err().startsWith("gpu-lenet: error: " + c[1]), resume.err());
         }
+    }
+
+    void trainStopsOnDivergenceAndEvalRefusesNonFiniteWeights() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 256, 64);
+        Run diverged = run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "1", "--lr", "1e6",
+                "--log-interval", "1");
+        assertEquals(2, diverged.code(), diverged.err());
+        assertTrue(diverged.err().matches("gpu-lenet: error: training diverged at epoch 1, step \\d: the loss is "
+                + "(NaN|infinite); try a lower --lr \\(was 1e\\+06\\)\n"), diverged.err());
+
+        float[] values = Parameters.initialValues(1);
+        values[Parameters.spec("fc2.weight").offset() + 7] = Float.NaN;
+        Safetensors.Writer w = new Safetensors.Writer();
+        for (Parameters.Spec s : Parameters.SPECS) {
+            w.add(s.name(), s.shape(), Parameters.slice(values, s.name()));
+        }
+        Path nan = dir.resolve("nan.safetensors");
+        w.writeAtomically(nan);
+        Run eval = run("eval", "--checkpoint", nan.toString(), "--device", "cpu", "--data", data.toString());
+        assertEquals(2, eval.code(), eval.err());
+        assertEquals("gpu-lenet: error: " + nan + ": fc2.weight holds 1 non-finite value (NaN or infinite), "
+                + "so it has no accuracy to measure\n", eval.err());
+        assertFalse(eval.out().contains("Accuracy"), eval.out());
+    }
+
+    private static List<Map<String, String>> history(Path checkpoint) {
+        return new Gson().fromJson(Checkpoint.read(checkpoint).metadata().get(Checkpoint.HISTORY),
+                new TypeToken<List<Map<String, String>>>() { }.getType());
+    }
+
+    @Test
+    void resumeSaysWhichFlagsOverrideTheCheckpointAndRecordsTheHistory() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 256, 64);
+        Path first = dir.resolve("r1.safetensors"), second = dir.resolve("r2.safetensors"), third = dir.resolve("r3.safetensors");
+        assertEquals(0, run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "1", "--save", first.toString()).code());
+        Run resumed = run("train", "--data", data.toString(), "--device", "cpu", "--resume", first.toString(), "--epochs", "2",
+                "--batch-size", "128", "--lr", "0.01", "--momentum", "0.9", "--save", second.toString());
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("after epoch 1\n--batch-size 128 overrides the checkpoint's 64 from epoch 2 on\n"
+                + "--lr 0.01 overrides the checkpoint's 0.05 from epoch 2 on\nTrain Epoch: 2 "), resumed.out());
+        assertFalse(resumed.out().contains("--momentum"), "an unchanged value is not an override: " + resumed.out());
+        Map<String, String> meta = Checkpoint.read(second).metadata();
+        assertEquals("0.01", meta.get(Checkpoint.LR));
+        assertEquals("128", meta.get(Checkpoint.BATCH_SIZE));
+        List<Map<String, String>> h = history(second);
+        assertEquals(2, h.size(), h.toString());
+        assertEquals(List.of("1", "0.05", "64"), List.of(h.get(0).get("from_epoch"), h.get(0).get("lr"), h.get(0).get("batch_size")));
+        assertEquals(List.of("2", "0.01", "128"), List.of(h.get(1).get("from_epoch"), h.get(1).get("lr"), h.get(1).get("batch_size")));
+
+        Run again = run("train", "--data", data.toString(), "--device", "cpu", "--resume", second.toString(), "--epochs", "3",
+                "--save", third.toString());
+        assertEquals(0, again.code(), again.err());
+        assertFalse(again.out().contains("overrides"), again.out());
+        assertEquals(h, history(third), "a resume that changes nothing adds no entry");
+    }
+
+    @Test
+    void resumeOnAnotherDataSetNeedsAnExplicitData() throws Exception {
+        Path tiny = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 128, 64);
+        Path other = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("other")), 128, 64);
+        Path ckpt = dir.resolve("t.safetensors");
+        assertEquals(0, run("train", "--data", tiny.toString(), "--device", "cpu", "--epochs", "1", "--save", ckpt.toString()).code());
+        Run refused = run("train", "--device", "cpu", "--resume", ckpt.toString(), "--epochs", "2");
+        assertEquals(2, refused.code());
+        assertEquals("", refused.out());
+        assertEquals("gpu-lenet: error: " + ckpt + ": trained on tiny, not on mnist (the default data set); give --data to "
+                + "continue it on another data set\n", refused.err());
+        Run explicit = run("train", "--data", other.toString(), "--device", "cpu", "--resume", ckpt.toString(), "--epochs", "2");
+        assertEquals(0, explicit.code(), explicit.err());
+        assertTrue(explicit.out().contains("--data other overrides the checkpoint's data set tiny from epoch 2 on\n"), explicit.out());
+    }
+
+    @Test
+    void invalidCheckpointMetadataIsTheCheckpointsFault() {
+        String[][] cases = {{Checkpoint.BATCH_SIZE, "0", "it must be positive"}, {Checkpoint.LR, "-1", "it must be a positive number"},
+                {Checkpoint.MOMENTUM, "2", "it must be in [0, 1)"}};
+        for (String[] c : cases) {
+            Map<String, String> meta = new HashMap<>(Map.of(Checkpoint.EPOCH, "1", Checkpoint.STEP, "4", Checkpoint.SEED, "1",
+                    Checkpoint.LR, "0.05", Checkpoint.MOMENTUM, "0.9", Checkpoint.WEIGHT_DECAY, "0", Checkpoint.BATCH_SIZE, "64",
+                    Checkpoint.LR_DECAY, "0.7"));
+            meta.put(c[0], c[1]);
+            Path file = dir.resolve(c[0] + ".safetensors");
+            new Checkpoint(Parameters.initialValues(1), new float[Parameters.TOTAL], meta).write(file);
+            Run r = run("train", "--device", "cpu", "--resume", file.toString(), "--epochs", "2");
+            assertEquals(2, r.code(), r.err());
+            assertEquals("gpu-lenet: error: " + file + ": checkpoint metadata " + c[0] + " " + c[1] + " is invalid (" + c[2] + ")\n",
+                    r.err());
+        }
+    }
+
+    @Test
+    void floatFlagsAreQuotedAsTyped() {
+        assertEquals("gpu-lenet: error: --momentum must be in [0, 1), got 0.99999999 (1.0 as a 32-bit float)\n",
+                run("train", "--momentum", "0.99999999").err());
+        assertEquals("gpu-lenet: error: --lr must be a positive number, got 1e-50 (0.0 as a 32-bit float)\n",
+                run("train", "--lr", "1e-50").err());
+        assertEquals("gpu-lenet: error: --lr-decay must be in (0, 1], got 1.5\n", run("train", "--lr-decay", "1.5").err());
+        assertEquals("gpu-lenet: error: --weight-decay must be zero or positive, got -0.1\n", run("train", "--weight-decay", "-0.1").err());
+        Run notANumber = run("train", "--lr", "fast");
+        assertEquals(2, notANumber.code());
+        assertTrue(notANumber.err().startsWith("gpu-lenet: error: ") && notANumber.err().contains("'fast' is not a number"), notANumber.err());
+    }
+
+    /** The command line in a child JVM with a heap of {@code heap}: exit code and everything it printed. */
+    private Run runWithHeap(String heap, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + heap, "-cp", System.getProperty("java.class.path"), App.class.getName()));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("child.out"), err = dir.resolve("child.err");
+        Process p = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM finished");
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void runningOutOfMemoryIsOneLineAndExit2() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 64, 64);
+        Path ckpt = dir.resolve("c.safetensors");
+        assertEquals(0, run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "1", "--save", ckpt.toString()).code());
+        // eval sizes its network from --batch-size alone: 200000 samples of activations do not fit in 64 MiB
+        Run eval = runWithHeap("64m", "eval", "--checkpoint", ckpt.toString(), "--data", data.toString(), "--device", "cpu",
+                "--batch-size", "200000");
+        assertEquals(2, eval.code(), eval.err());
+        assertEquals("gpu-lenet: error: out of memory: the Java heap (64 MiB) is too small for this run; use a smaller "
+                + "--batch-size, or give Java more memory (java -Xmx2g -jar gpu-lenet.jar ...)\n", eval.err());
+    }
+
+    @Test
+    void aBatchTooLargeForTheHeapIsRefusedAndTheSuggestedOneRuns() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("small")), 3000, 16);
+        Run refused = runWithHeap("160m", "train", "--data", data.toString(), "--device", "cpu", "--threads", "2",
+                "--dry-run", "--batch-size", "3000");
+        assertEquals(2, refused.code(), refused.err());
+        Matcher m = Pattern.compile("gpu-lenet: error: --batch-size 3000 needs about \\d+ MiB of Java heap and \\d+ MiB is "
+                + "free: use --batch-size (\\d+) or less, or give Java more memory \\(java -Xmx1g -jar gpu-lenet.jar \\.\\.\\.\\)\n")
+                .matcher(refused.err());
+        assertTrue(m.matches(), refused.err());
+        Run fits = runWithHeap("160m", "train", "--data", data.toString(), "--device", "cpu", "--threads", "2",
+                "--dry-run", "--batch-size", m.group(1));
+        assertEquals(0, fits.code(), fits.err());
+        assertTrue(fits.out().contains("Test set: "), fits.out());
     }
 
     @CommandLine.Command(name = "boom")

@@ -137,6 +137,33 @@ class CheckpointTest {
         return file;
     }
 
+    @Test
+    void refusesToWriteNonFiniteValuesAndNamesTheTensor() throws Exception {
+        Path file = save("good.safetensors");
+        byte[] good = Files.readAllBytes(file);
+        float[] values = params.downloadValues();
+        float[] momentum = params.downloadMomentum();
+        Parameters.Spec fc1 = Parameters.spec("fc1.bias");
+        values[fc1.offset()] = Float.NaN;
+        values[fc1.offset() + 3] = Float.POSITIVE_INFINITY;
+        params.upload(values, momentum);
+        Checkpoint bad = Checkpoint.capture(params, Map.of(Checkpoint.EPOCH, "3"));
+        assertEquals("fc1.bias holds 2 non-finite values (NaN or infinite)", bad.nonFinite().orElseThrow());
+        InputException e = assertThrows(InputException.class, () -> bad.write(file));
+        assertEquals(file + ": not writing a checkpoint whose fc1.bias holds 2 non-finite values (NaN or infinite)"
+                + " (training diverged; try a lower --lr)", e.getMessage());
+        assertArrayEquals(good, Files.readAllBytes(file), "the file is left as it was");
+
+        float[] finite = Parameters.initialValues(3);
+        momentum[Parameters.spec("conv2.weight").offset()] = Float.NEGATIVE_INFINITY;
+        Checkpoint badMomentum = new Checkpoint(finite, momentum, Map.of());
+        assertTrue(badMomentum.nonFiniteWeights().isEmpty());
+        assertEquals("optimizer.momentum.conv2.weight holds 1 non-finite value (NaN or infinite)",
+                badMomentum.nonFinite().orElseThrow());
+        assertThrows(InputException.class, () -> badMomentum.write(dir.resolve("other.safetensors")));
+        assertTrue(Files.notExists(dir.resolve("other.safetensors")));
+    }
+
     private static void assertOneLineError(Path file, String expected) {
         InputException e = assertThrows(InputException.class, () -> Checkpoint.read(file));
         assertTrue(e.getMessage().contains(expected), e.getMessage());

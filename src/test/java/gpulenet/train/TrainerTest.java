@@ -2,6 +2,7 @@ package gpulenet.train;
 
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
+import gpulenet.backend.Tensor;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -156,6 +158,79 @@ class TrainerTest {
         InputException e = assertThrows(InputException.class,
                 () -> new Trainer(backend, odd, config(1, 1), new PrintWriter(new StringWriter()), false));
         assertEquals("big-train: images are 32x32, but LeNet-5 here takes 28x28", e.getMessage());
+    }
+
+    @Test
+    void divergenceStopsAtTheFirstLogLineAndKeepsTheGoodCheckpoint() throws Exception {
+        Path file = dir.resolve("good.safetensors");
+        trainer(config(1, 5).withSave(file), new StringWriter()).run();
+        byte[] good = Files.readAllBytes(file);
+        for (boolean progressBar : new boolean[]{false, true}) {
+            TrainConfig wild = new TrainConfig(1, 64, 1e6f, 0.9f, 0f, 1f, 5, 3, false, file);
+            StringWriter log = new StringWriter();
+            Trainer t = new Trainer(backend, small, wild, new PrintWriter(log, true), progressBar);
+            InputException e = assertThrows(InputException.class, t::run);
+            assertTrue(e.getMessage().matches("training diverged at epoch 1, step \\d+: the loss is (NaN|infinite); "
+                    + "try a lower --lr \\(was 1e\\+06\\)"), e.getMessage());
+            int step = Integer.parseInt(e.getMessage().replaceAll(".*step (\\d+):.*", "$1"));
+            assertEquals(0, step % 3, "detected at a log line (every 3 steps): " + e.getMessage());
+            assertEquals(step / 3 - 1, t.loggedLosses().size(), "stopped at the first non-finite log line");
+            assertTrue(t.loggedLosses().stream().allMatch(Float::isFinite), t.loggedLosses().toString());
+            assertArrayEquals(good, Files.readAllBytes(file), "the good checkpoint is kept");
+        }
+    }
+
+    @Test
+    void aBatchLargerThanTheTrainingSetIsCappedToIt() {
+        Path file = dir.resolve("capped.safetensors");
+        StringWriter log = new StringWriter();
+        TrainConfig huge = new TrainConfig(1, 10_000_000, 0.05f, 0.9f, 0f, 1f, 5, 1, false, file);
+        List<EpochSummary> epochs = new Trainer(backend, small, huge, new PrintWriter(log, true), false).run();
+        assertTrue(log.toString().startsWith("--batch-size 10000000 is more than the 600 training images: using 600\n"
+                + "Train Epoch: 1 [600/600 (100%)]"), log.toString());
+        assertEquals(600, epochs.get(0).trainImages());
+        assertEquals("600", Checkpoint.read(file).metadata().get(Checkpoint.BATCH_SIZE));
+    }
+
+    @Test
+    void aTensorLargerThanABackendHoldsIsRefusedWithTheBatchThatFits() {
+        InputException e = assertThrows(InputException.class, () -> MemoryEstimate.requireFits(backend, small, 500_000));
+        assertEquals("--batch-size 500000 needs a tensor of 2352000000 elements (F32[500000, 6, 28, 28]), more than the "
+                + Tensor.MAX_ELEMENTS + " one tensor can hold; use --batch-size 456522 or less", e.getMessage());
+        assertTrue(456_522L * 6 * 28 * 28 <= Tensor.MAX_ELEMENTS && 456_523L * 6 * 28 * 28 > Tensor.MAX_ELEMENTS);
+    }
+
+    /** What a real run keeps on the heap after a step (tensors and scratch) is within the estimate, and not far below it (other tests' garbage blurs the measure). */
+    @Test
+    void theEstimateCoversWhatATrainingStepKeepsOnTheHeap() {
+        DataSets slice = new DataSets("mnist-4k", head(mnist.train(), 4096), head(mnist.test(), 16));
+        TrainConfig one = new TrainConfig(1, 4096, 0.05f, 0.9f, 0f, 1f, 5, 1, true, null);
+        try (Backend fresh = new CpuBackend(2)) {
+            long estimate = MemoryEstimate.of(fresh, slice, 4096).bytes(fresh.freeMemory());
+            long before = usedHeap();
+            Trainer t = new Trainer(fresh, slice, one, new PrintWriter(new StringWriter()), false);
+            t.run();
+            long kept = usedHeap() - before;
+            assertTrue(kept <= estimate && kept >= estimate / 1.1 * 0.8, "kept " + kept + ", estimated " + estimate);
+            assertEquals(1, t.loggedLosses().size());
+        }
+    }
+
+    private static long usedHeap() {
+        System.gc();
+        Runtime rt = Runtime.getRuntime();
+        return rt.totalMemory() - rt.freeMemory();
+    }
+
+    @Test
+    void smallLearningRatesShowInTheEpochLine() {
+        StringWriter log = new StringWriter();
+        TrainConfig slow = new TrainConfig(1, 64, 1e-5f, 0.9f, 0f, 1f, 5, 100, false, null);
+        new Trainer(backend, small, slow, new PrintWriter(log, true), false).run();
+        assertTrue(log.toString().matches("(?s).*\nEpoch 1: train .* images/s, lr 1e-05, train loss .*"), log.toString());
+        assertEquals("0.05", ShortNumber.of(0.05f));
+        assertEquals("1e+06", ShortNumber.of(1e6));
+        assertEquals("0.000123", ShortNumber.of(1.234e-4));
     }
 
     @Test

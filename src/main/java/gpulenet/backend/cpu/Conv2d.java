@@ -56,7 +56,7 @@ final class Conv2d {
         Geometry g = new Geometry(xt, wt.dim(0), wt.dim(2), pad);
         float[] x = xt.floats(), w = wt.floats(), b = bt.floats(), y = yt.floats();
         int xo = xt.offset(), wo = wt.offset(), bo = bt.offset(), yo = yt.offset();
-        int group = Math.max(1, FORWARD_ROW_FLOATS / g.wideWidth());
+        int group = g.forwardGroup();
         pool.forEach(g.batch, new WorkerPool.RangeTask() {
             @Override
             public void run(int worker, int begin, int end) {
@@ -97,6 +97,18 @@ final class Conv2d {
         }
     }
 
+    /**
+     * The matrices whose rows or columns grow with the batch that {@link #forward} and {@link #backward}
+     * ask for, per worker (products) and shared (per-chunk weight gradients). The other buffers do not
+     * grow with the batch.
+     */
+    static void workspace(int[] x, int[] w, int pad, Scratch.Sizes perWorker, Scratch.Sizes shared) {
+        Geometry g = new Geometry(x[0], x[1], x[2], x[3], w[0], w[2], pad);
+        perWorker.matrix(Scratch.Slot.PRODUCT, g.k, (long) g.forwardGroup() * g.wideWidth());
+        int chunk = g.weightGradientChunk();
+        shared.matrix(Scratch.Slot.PARTIALS, (long) (g.batch + chunk - 1) / chunk * g.k, g.partialWidth());
+    }
+
     /** ReLU in place over a whole row, which the JIT vectorises; copying out only the kept columns would not be. */
     private static void relu(float[] row, int width) {
         for (int q = 0; q < width; q++) {
@@ -113,9 +125,9 @@ final class Conv2d {
         Geometry g = new Geometry(xt, wt.dim(0), wt.dim(2), pad);
         float[] x = xt.floats(), w = wt.floats(), dy = dyt.floats();
         int xo = xt.offset(), wo = wt.offset(), dyo = dyt.offset();
-        int width = Gemm.padded(g.taps + 1);
-        boolean byLanes = width <= 32 && (long) g.k * (g.taps + 1) * g.wideWidth() <= LANE_ACCUMULATOR_FLOATS;
-        int chunkSize = byLanes ? LANE_CHUNK : CHUNK;
+        int width = g.partialWidth();
+        boolean byLanes = g.weightGradientByLanes();
+        int chunkSize = g.weightGradientChunk();
         int chunks = (g.batch + chunkSize - 1) / chunkSize;
         float[][] partials = shared.matrix(Scratch.Slot.PARTIALS, chunks * g.k, width);
         float[][] kernels = dxt == null ? null : kernelRows(shared, g, w, wo);
@@ -341,10 +353,14 @@ final class Conv2d {
         final int[] groupRows;
 
         Geometry(CpuTensor x, int k, int r, int pad) {
-            this.batch = x.dim(0);
-            this.c = x.dim(1);
-            this.h = x.dim(2);
-            this.w = x.dim(3);
+            this(x.dim(0), x.dim(1), x.dim(2), x.dim(3), k, r, pad);
+        }
+
+        Geometry(int batch, int c, int h, int w, int k, int r, int pad) {
+            this.batch = batch;
+            this.c = c;
+            this.h = h;
+            this.w = w;
             this.k = k;
             this.r = r;
             this.pad = pad;
@@ -360,6 +376,26 @@ final class Conv2d {
                     groupRows[cc * r + dr] = (cc * hp + dr) * wp;
                 }
             }
+        }
+
+        /** Samples whose wide rows the forward GEMM takes side by side (see {@link #FORWARD_ROW_FLOATS}). */
+        int forwardGroup() {
+            return Math.max(1, FORWARD_ROW_FLOATS / wideWidth());
+        }
+
+        /** Whether the weight gradient is summed by lanes (few taps) rather than by patches. */
+        boolean weightGradientByLanes() {
+            return partialWidth() <= 32 && (long) k * (taps + 1) * wideWidth() <= LANE_ACCUMULATOR_FLOATS;
+        }
+
+        /** Samples per partial weight gradient. */
+        int weightGradientChunk() {
+            return weightGradientByLanes() ? LANE_CHUNK : CHUNK;
+        }
+
+        /** Floats per row of the partial weight gradients: the taps plus the bias column. */
+        int partialWidth() {
+            return Gemm.padded(taps + 1);
         }
 
         int inputSize() {

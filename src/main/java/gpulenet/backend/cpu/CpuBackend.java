@@ -3,6 +3,8 @@ package gpulenet.backend.cpu;
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
 import gpulenet.backend.HostScalars;
+import gpulenet.backend.FreeMemory;
+import gpulenet.backend.SizingBackend;
 import gpulenet.backend.Tensor;
 
 import java.util.Arrays;
@@ -64,6 +66,25 @@ public final class CpuBackend implements Backend {
     @Override
     public String describe() {
         return "CPU, " + pool.threads() + (pool.threads() == 1 ? " thread" : " threads");
+    }
+
+    @Override
+    public FreeMemory freeMemory() {
+        return FreeMemory.ofJavaHeap();
+    }
+
+    /** What the ops' reusable buffers ({@link Scratch}) grow to for the recorded ops, on every worker. */
+    @Override
+    public long workspaceBytes(SizingBackend plan) {
+        Scratch.Sizes perWorker = new Scratch.Sizes();
+        Scratch.Sizes sharedSizes = new Scratch.Sizes();
+        for (SizingBackend.Convolution c : plan.convolutions()) {
+            Conv2d.workspace(c.x(), c.w(), c.pad(), perWorker, sharedSizes);
+        }
+        for (SizingBackend.LinearLayer l : plan.linears()) {
+            Linear.workspace(l.x(), l.w(), perWorker, sharedSizes);
+        }
+        return pool.threads() * perWorker.bytes() + sharedSizes.bytes();
     }
 
     @Override

@@ -26,7 +26,7 @@ final class CpuTensor extends Tensor {
         for (int d : shape) {
             n *= Math.max(d, 0);
         }
-        if (n > Integer.MAX_VALUE - 8) {
+        if (n > MAX_ELEMENTS) {
             throw new IllegalArgumentException("tensor of " + n + " elements is too large for the CPU backend");
         }
         Object storage;

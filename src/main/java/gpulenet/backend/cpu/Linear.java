@@ -51,6 +51,17 @@ final class Linear {
     }
 
     /**
+     * The matrices whose rows or columns grow with the batch that {@link #forward} and {@link #backward}
+     * ask for: every worker's product (a row per sample in backward) and the shared copy of the input.
+     */
+    static void workspace(int[] x, int[] w, Scratch.Sizes perWorker, Scratch.Sizes shared) {
+        int batch = x[0], in = w[1], out = w[0];
+        perWorker.matrix(Scratch.Slot.PRODUCT, batch, Gemm.padded(out));
+        perWorker.matrix(Scratch.Slot.PRODUCT, Math.max(batch, out), in);
+        shared.matrix(Scratch.Slot.INPUTS, batch, in);
+    }
+
+    /**
      * dx = dy w (masked by x > 0 when x is a ReLU output; skipped when dxt is null), dw = dy^T x and
      * db = column sums of dy. After copying w and x into rows, each thread takes one share of the
      * samples (for dx) and one share of the output features (for dw, db).

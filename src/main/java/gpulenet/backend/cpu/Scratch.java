@@ -37,6 +37,30 @@ final class Scratch {
         INPUTS
     }
 
+    /**
+     * The sizes the matrices of some slots grow to, worked out without allocating them (for memory
+     * estimates): like {@link #matrix}, rows and columns each grow to the largest asked for.
+     */
+    static final class Sizes {
+        /** A row's array header and its reference in the matrix (64-bit JVM, compressed references). */
+        private static final long ROW_OVERHEAD_BYTES = 16 + 4;
+        private final long[] rows = new long[Slot.values().length];
+        private final long[] cols = new long[Slot.values().length];
+
+        void matrix(Slot slot, long rowCount, long colCount) {
+            rows[slot.ordinal()] = Math.max(rows[slot.ordinal()], rowCount);
+            cols[slot.ordinal()] = Math.max(cols[slot.ordinal()], colCount);
+        }
+
+        long bytes() {
+            long total = 0;
+            for (int i = 0; i < rows.length; i++) {
+                total += rows[i] * (cols[i] * Float.BYTES + ROW_OVERHEAD_BYTES);
+            }
+            return total;
+        }
+    }
+
     float[] vector(Slot slot, int size) {
         float[] buf = vectors[slot.ordinal()];
         if (buf == null || buf.length < size) {
@@ -53,7 +77,11 @@ final class Scratch {
     float[][] matrix(Slot slot, int rows, int cols) {
         float[][] m = matrices[slot.ordinal()];
         if (m == null || m.length < rows || m[0].length < cols) {
-            m = new float[Math.max(rows, m == null ? 0 : m.length)][Math.max(cols, m == null ? 0 : m[0].length)];
+            int newRows = Math.max(rows, m == null ? 0 : m.length);
+            int newCols = Math.max(cols, m == null ? 0 : m[0].length);
+            // let go of the old one first: with both alive, a large batch would need the memory twice over
+            matrices[slot.ordinal()] = null;
+            m = new float[newRows][newCols];
             matrices[slot.ordinal()] = m;
         }
         return m;

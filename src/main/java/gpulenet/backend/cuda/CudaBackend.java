@@ -4,6 +4,8 @@ import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
 import gpulenet.backend.HostScalars;
+import gpulenet.backend.FreeMemory;
+import gpulenet.backend.SizingBackend;
 import gpulenet.backend.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -102,6 +104,23 @@ public final class CudaBackend implements Backend {
     }
 
     // ---- memory ----
+
+    @Override
+    public FreeMemory freeMemory() {
+        return new FreeMemory(driver.memGetInfo(), false, "GPU memory on " + driver.info().name());
+    }
+
+    /** Nothing beyond the tensors: the kernels keep no buffers of their own (cuBLAS's workspace is its own). */
+    @Override
+    public long workspaceBytes(SizingBackend plan) {
+        return 0;
+    }
+
+    /** A convolution launches one grid z-slice per sample. */
+    @Override
+    public int maxBatch() {
+        return LaunchConfig.MAX_GRID_YZ;
+    }
 
     @Override
     public Tensor allocate(DType dtype, int... shape) {

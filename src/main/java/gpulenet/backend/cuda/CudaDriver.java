@@ -18,6 +18,9 @@ public interface CudaDriver extends AutoCloseable {
 
     void free(DevicePtr ptr);
 
+    /** Free device memory in bytes now, as cuMemGetInfo reports it. */
+    long memGetInfo();
+
     void copyToDevice(DevicePtr dst, float[] src, int srcOffset, int count);
 
     void copyToDevice(DevicePtr dst, int[] src, int srcOffset, int count);

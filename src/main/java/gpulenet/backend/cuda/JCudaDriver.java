@@ -14,6 +14,7 @@ import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 import static jcuda.driver.JCudaDriver.cuMemsetD8;
@@ -258,6 +259,18 @@ public final class JCudaDriver implements CudaDriver {
                     bytes, bytes / (1024.0 * 1024), e.getMessage()), e);
         }
         return new DevicePtr(p, 0);
+    }
+
+    @Override
+    public long memGetInfo() {
+        long[] free = {0};
+        long[] total = {0};
+        try {
+            cuMemGetInfo(free, total);
+        } catch (CudaException e) {
+            throw failed("cuMemGetInfo", e);
+        }
+        return free[0];
     }
 
     @Override

@@ -1,7 +1,10 @@
 package gpulenet.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import gpulenet.InputException;
 
 import gpulenet.backend.Backend;
 import gpulenet.backend.cpu.CpuBackend;
@@ -14,6 +17,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -60,6 +65,26 @@ class CudaTrainerTest {
         Trainer trainer = new Trainer(backend, data, config, new PrintWriter(new StringWriter()), false);
         List<EpochSummary> summaries = trainer.run();
         return new Result(trainer.loggedLosses(), trainer.parameters().downloadValues(), summaries.get(0));
+    }
+
+    @Test
+    void aBatchTooLargeForTheDeviceIsRefusedWithOneThatFits() {
+        DataSets mnist = DataSets.embedded();
+        DataSets slice = new DataSets("mnist-slice", head(mnist.train(), 2000), head(mnist.test(), 50));
+        TrainConfig config = new TrainConfig(1, 2000, 0.05f, 0.9f, 0f, 1f, 3, 1, false, null);
+        EmulatedDriver driver = new EmulatedDriver(true, 64L << 20);
+        try (Backend backend = new CudaBackend(driver, GemmChoice.KERNEL)) {
+            InputException e = assertThrows(InputException.class,
+                    () -> new Trainer(backend, slice, config, new PrintWriter(new StringWriter()), false));
+            Matcher m = Pattern.compile("--batch-size 2000 needs about 1\\d\\d MiB of GPU memory on host emulation and "
+                    + "64 MiB is free: use --batch-size (\\d+) or less").matcher(e.getMessage());
+            assertTrue(m.matches(), e.getMessage());
+            assertEquals(0, driver.liveAllocations(), "refused before allocating");
+            int fits = Integer.parseInt(m.group(1));
+            new Trainer(backend, slice, config.withBatchSize(fits), new PrintWriter(new StringWriter()), false);
+            assertTrue(driver.memGetInfo() < (64L << 20) / 16, "the suggested batch leaves 5% of the device free, not more: "
+                    + driver.memGetInfo() + " bytes left");
+        }
     }
 
     private static Dataset head(Dataset d, int n) {

@@ -98,6 +98,12 @@ final class EmulatedDriver implements CudaDriver {
         return new DevicePtr(m, 0);
     }
 
+    /** The emulated device's capacity less what is allocated: what a real driver would call free. */
+    @Override
+    public long memGetInfo() {
+        return capacityBytes - liveBytes;
+    }
+
     @Override
     public void free(DevicePtr ptr) {
         Memory m = memory(ptr);
