@@ -1,11 +1,5 @@
 package gpulenet.backend;
 
-import gpulenet.data.Dataset;
-import gpulenet.model.LeNet5;
-import gpulenet.model.Parameters;
-import gpulenet.train.DeviceDataset;
-import gpulenet.train.Shuffle;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,11 +7,11 @@ import java.util.SplittableRandom;
 
 /**
  * Checks a candidate backend against a reference one (the CPU backend is the oracle): every {@link Backend}
- * op on the same random inputs at LeNet-5's shapes and odd ones (ReLU and Dropout2d at cnn-dropout's), and
- * a few LeNet-5 training steps on real data, each output compared element-wise with tolerance
- * abs + rel*|reference|. The tolerances are the
- * golden contracts': abs 1e-5 + rel 1e-4 per op, abs 1e-4 + rel 1e-3 after training steps. Integer
- * outputs (labels, pool argmax) must match exactly.
+ * op on the same random inputs at LeNet-5's shapes and odd ones (ReLU and Dropout2d at cnn-dropout's),
+ * each output compared element-wise with tolerance abs + rel*|reference|: the golden contracts' abs 1e-5 +
+ * rel 1e-4 per op, and abs 1e-4 + rel 1e-3 for what several training steps leave (see
+ * cli.TrainingComparison, which drives whole networks). Integer outputs (labels, pool argmax) must match
+ * exactly.
  *
  * <p>Inputs have the scales of training (pixels in [-1, 1], weights within PyTorch's init bounds,
  * gradients of a batch-mean loss), so a long reduction is judged at the magnitudes it really has.
@@ -73,6 +67,14 @@ public final class BackendComparison {
             new Pool("odd size", 3, 7, 9),
     };
 
+    /** The size of LeNet-5's flat parameter buffer, which the optimizer ops run over. */
+    private static final int LENET5_PARAMETERS = 61_706;
+    /** Images and classes of MNIST. */
+    private static final int IMAGE = 28;
+    private static final int CLASSES = 10;
+    private static final float MEAN = 0.5f;
+    private static final float STD = 0.5f;
+
     private final Backend reference;
     private final Backend candidate;
     private final SplittableRandom random;
@@ -93,9 +95,9 @@ public final class BackendComparison {
     public List<Row> ops(int... batches) {
         List<Row> rows = new ArrayList<>();
         rows.addAll(transfers());
-        rows.addAll(sgd(Parameters.TOTAL));
+        rows.addAll(sgd(LENET5_PARAMETERS));
         rows.addAll(sgd(1001));
-        rows.addAll(adam(Parameters.TOTAL));
+        rows.addAll(adam(LENET5_PARAMETERS));
         rows.addAll(adam(1001));
         for (int b : batches) {
             rows.addAll(gather(b));
@@ -127,50 +129,6 @@ public final class BackendComparison {
             }
         }
         return rows;
-    }
-
-    /**
-     * {@code steps} LeNet-5 training steps at batch {@code batch} on the first samples of {@code data}
-     * (shuffled, fresh parameters from {@code seed}, lr 0.05, momentum 0.9) on both backends: the loss and
-     * correct count of every step, and the parameters and momentum after the last, with the training
-     * tolerances.
-     */
-    public List<Row> training(Dataset data, int batch, int steps, long seed) {
-        int n = Math.min(data.count(), batch * steps);
-        Dataset part = new Dataset(data.name(), Arrays.copyOf(data.images(), n * data.imageSize()),
-                Arrays.copyOf(data.labels(), n), n, data.rows(), data.cols());
-        Steps ref = Steps.run(reference, part, batch, steps, seed);
-        Steps cand = Steps.run(candidate, part, batch, steps, seed);
-        String shape = steps + " steps x batch " + batch + " of " + data.name();
-        return List.of(
-                compare("train: loss per step", shape, ref.losses, cand.losses, TRAIN_ABS, TRAIN_REL),
-                compare("train: correct per step", shape, ref.correct, cand.correct, 0, 0),
-                compare("train: parameters", shape, ref.params, cand.params, TRAIN_ABS, TRAIN_REL),
-                compare("train: momentum", shape, ref.momentum, cand.momentum, TRAIN_ABS, TRAIN_REL));
-    }
-
-    /** What a few training steps on one backend leave behind. */
-    private record Steps(float[] losses, float[] correct, float[] params, float[] momentum) {
-        static Steps run(Backend backend, Dataset data, int batch, int steps, long seed) {
-            Parameters params = new Parameters(backend);
-            params.initialize(seed);
-            LeNet5 model = new LeNet5(backend, params, batch);
-            DeviceDataset device = new DeviceDataset(backend, data);
-            device.setOrder(Shuffle.permutation(seed, 1, data.count()));
-            float[] losses = new float[steps];
-            float[] correct = new float[steps];
-            for (int s = 0; s < steps; s++) {
-                int start = (s * batch) % data.count();
-                int b = Math.min(batch, data.count() - start);
-                model.resetStats();
-                model.gather(device.images(), device.labels(), device.order(), start, b);
-                model.trainStep(b, 0.05f, 0.9f, 0f, s == 0);
-                float[] stats = model.readStats();
-                losses[s] = stats[0] / b;
-                correct[s] = stats[1];
-            }
-            return new Steps(losses, correct, params.downloadValues(), params.downloadMomentum());
-        }
     }
 
     // ---- the ops ----
@@ -266,27 +224,32 @@ public final class BackendComparison {
 
     private List<Row> gather(int b) {
         int samples = 2 * b + 3;
-        byte[] pixels = new byte[samples * LeNet5.IMAGE * LeNet5.IMAGE];
+        byte[] pixels = new byte[samples * IMAGE * IMAGE];
         byte[] labels = new byte[samples];
         for (int i = 0; i < pixels.length; i++) {
             pixels[i] = (byte) random.nextInt(256);
         }
         for (int i = 0; i < samples; i++) {
-            labels[i] = (byte) random.nextInt(LeNet5.CLASSES);
+            labels[i] = (byte) random.nextInt(CLASSES);
         }
-        int[] order = Shuffle.permutation(random.nextLong(), 1, samples);
-        Tensor[] images = {reference.allocate(DType.U8, samples, LeNet5.IMAGE, LeNet5.IMAGE),
-                candidate.allocate(DType.U8, samples, LeNet5.IMAGE, LeNet5.IMAGE)};
+        int[] order = new int[samples];
+        for (int i = 0; i < samples; i++) {
+            int j = random.nextInt(i + 1);
+            order[i] = order[j];
+            order[j] = i;
+        }
+        Tensor[] images = {reference.allocate(DType.U8, samples, IMAGE, IMAGE),
+                candidate.allocate(DType.U8, samples, IMAGE, IMAGE)};
         Tensor[] labelsT = {reference.allocate(DType.U8, samples), candidate.allocate(DType.U8, samples)};
         reference.upload(images[0], pixels);
         candidate.upload(images[1], pixels);
         reference.upload(labelsT[0], labels);
         candidate.upload(labelsT[1], labels);
         Tensor[] orderT = ints(order, samples);
-        Tensor[] x = zeros(DType.F32, b, 1, LeNet5.IMAGE, LeNet5.IMAGE);
+        Tensor[] x = zeros(DType.F32, b, 1, IMAGE, IMAGE);
         Tensor[] y = zeros(DType.I32, b);
-        reference.gatherBatch(images[0], labelsT[0], orderT[0], 3, LeNet5.MEAN, LeNet5.STD, x[0], y[0]);
-        candidate.gatherBatch(images[1], labelsT[1], orderT[1], 3, LeNet5.MEAN, LeNet5.STD, x[1], y[1]);
+        reference.gatherBatch(images[0], labelsT[0], orderT[0], 3, MEAN, STD, x[0], y[0]);
+        candidate.gatherBatch(images[1], labelsT[1], orderT[1], 3, MEAN, STD, x[1], y[1]);
         return List.of(compare("gatherBatch: x", x[0].shape(), x, OP_ABS, OP_REL),
                 compareInts("gatherBatch: y", y[0].shape(), y));
     }
@@ -383,7 +346,7 @@ public final class BackendComparison {
     }
 
     private List<Row> softmax(int b) {
-        int k = LeNet5.CLASSES;
+        int k = CLASSES;
         Tensor[] logits = floats(uniform(b * k, 4f), b, k);
         Tensor[] labels = ints(randomInts(b, k), b);
         Tensor[] dlogits = zeros(DType.F32, b, k);
@@ -414,7 +377,7 @@ public final class BackendComparison {
     }
 
     /** Element-wise errors of {@code actual} against {@code expected}; NaN anywhere fails. */
-    static Row compare(String op, String shape, float[] expected, float[] actual, double abs, double rel) {
+    public static Row compare(String op, String shape, float[] expected, float[] actual, double abs, double rel) {
         if (expected.length != actual.length) {
             return new Row(op, shape, Double.POSITIVE_INFINITY, Double.POSITIVE_INFINITY, false);
         }

@@ -14,8 +14,8 @@ import java.io.PrintWriter;
  * GPU_LENET_DEBUG is set.
  */
 @Command(name = "gpu-lenet", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = "Trains and evaluates LeNet-5 on MNIST (or any IDX data set) on the CPU or an NVIDIA GPU.",
-        subcommands = {TrainCommand.class, EvalCommand.class, BenchCommand.class, SelftestCommand.class, InfoCommand.class,
+        description = "Trains and evaluates the PyTorch MNIST tutorials' CNNs (LeNet-5 and others) on MNIST (or any IDX data set) on the CPU or an NVIDIA GPU.",
+        subcommands = {TrainCommand.class, EvalCommand.class, ModelsCommand.class, BenchCommand.class, SelftestCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class App implements Runnable {
     public static final int EXIT_USAGE = 2;

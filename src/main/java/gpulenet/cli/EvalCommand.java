@@ -4,10 +4,13 @@ import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.data.Dataset;
 import gpulenet.model.Checkpoint;
-import gpulenet.model.LeNet5;
+import gpulenet.model.Model;
+import gpulenet.model.Network;
 import gpulenet.model.Parameters;
+import gpulenet.model.Presets;
 import gpulenet.train.DeviceDataset;
 import gpulenet.train.Evaluation;
+import gpulenet.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,15 +22,24 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code eval}: test-set loss, accuracy, per-class accuracy and the confusion matrix of a checkpoint. */
+/**
+ * {@code eval}: test-set loss, accuracy, per-class accuracy and the confusion matrix of a checkpoint. The
+ * network and input transform come from the checkpoint; a weights-only file (PyTorch's
+ * {@code save_file(model.state_dict(), ...)}) names them with --model or --model-file.
+ */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Evaluate a checkpoint on the test set.")
+        description = {"Evaluate a checkpoint on the test set.",
+                "A checkpoint written by train records its network; for weights saved from PyTorch, give --model or "
+                        + "--model-file (and --normalize/--resize where they differ from the model's)."})
 public final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--checkpoint", paramLabel = "FILE", required = true, description = "A checkpoint written by train --save.")
+    @Option(names = "--checkpoint", paramLabel = "FILE", required = true, description = "A checkpoint written by train --save, or a safetensors state_dict saved from PyTorch.")
     Path checkpoint;
+
+    @Mixin
+    ModelOptions modelOptions;
 
     @Mixin
     DeviceOptions deviceOptions;
@@ -45,27 +57,30 @@ public final class EvalCommand implements Callable<Integer> {
         saved.nonFiniteWeights().ifPresent(problem -> {
             throw new InputException(checkpoint + ": " + problem + ", so it has no accuracy to measure");
         });
-        Dataset test = deviceOptions.loadTestData();
-        LeNet5.requireInputSize(test);
+        Model model = modelOptions.resolve(saved.model(Presets.get(Presets.DEFAULT).model()));
+        Dataset test = model.transform().applyTo(deviceOptions.loadTestData());
+        Trainer.requireInputFits(model, test);
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
-            Parameters params = new Parameters(backend);
-            saved.applyTo(params);
-            LeNet5 model = LeNet5.forInference(backend, params, batchSize);
-            Evaluation eval = Evaluation.run(model, new DeviceDataset(backend, test), test.count(), true);
-            print(out, saved, test, eval);
+            Parameters params = new Parameters(backend, model.parameterShapes());
+            saved.applyTo(params, null);
+            Network network = Network.forInference(backend, model, params, test.rows(), test.cols(), batchSize);
+            Evaluation eval = Evaluation.run(network, new DeviceDataset(backend, test), test.count(), true);
+            print(out, saved, model, test, eval);
         }
         return 0;
     }
 
-    private void print(PrintWriter out, Checkpoint saved, Dataset test, Evaluation eval) {
+    private void print(PrintWriter out, Checkpoint saved, Model model, Dataset test, Evaluation eval) {
         out.printf(Locale.ROOT, "Checkpoint: %s (epoch %s%s, trained on %s)%n", checkpoint,
                 saved.metadata().getOrDefault(Checkpoint.EPOCH, "?"), saved.isDryRun() ? ", a dry run" : "",
                 saved.metadata().getOrDefault(Checkpoint.DATASET, "?"));
+        out.printf(Locale.ROOT, "Model: %s, %,d parameters; input %s%n", model.name(), model.parameterCount(),
+                model.transform().describe());
         out.printf(Locale.ROOT, "Test set (%s): Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n", test.name(),
                 eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());
         long[][] m = eval.confusion();
         out.println("Per-class accuracy:");
-        for (int c = 0; c < LeNet5.CLASSES; c++) {
+        for (int c = 0; c < Model.CLASSES; c++) {
             long total = 0;
             for (long v : m[c]) {
                 total += v;
@@ -74,13 +89,13 @@ public final class EvalCommand implements Callable<Integer> {
         }
         out.println("Confusion matrix (rows: true label, columns: predicted label):");
         StringBuilder header = new StringBuilder("     ");
-        for (int c = 0; c < LeNet5.CLASSES; c++) {
+        for (int c = 0; c < Model.CLASSES; c++) {
             header.append(String.format(Locale.ROOT, "%6d", c));
         }
         out.println(header);
-        for (int r = 0; r < LeNet5.CLASSES; r++) {
+        for (int r = 0; r < Model.CLASSES; r++) {
             StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "  %d  ", r));
-            for (int c = 0; c < LeNet5.CLASSES; c++) {
+            for (int c = 0; c < Model.CLASSES; c++) {
                 row.append(String.format(Locale.ROOT, "%6d", m[r][c]));
             }
             out.println(row);

@@ -9,6 +9,8 @@ import gpulenet.backend.cuda.CudaBackend;
 import gpulenet.backend.cuda.CudaUnavailableException;
 import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.data.DataSets;
+import gpulenet.model.Model;
+import gpulenet.model.Presets;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -68,7 +70,11 @@ public final class SelftestCommand implements Callable<Integer> {
             DataSets sets = data.load();
             BackendComparison comparison = new BackendComparison(cpu, cuda, seed);
             rows.addAll(comparison.ops(BATCHES));
-            rows.addAll(comparison.training(sets.train(), TRAIN_BATCH, TRAIN_STEPS, seed));
+            for (Presets.Preset p : Presets.ALL) {
+                Model model = p.model();
+                rows.addAll(TrainingComparison.compare(cpu, cuda, model, p.defaults().optimizer(), p.defaults().lr(),
+                        model.transform().applyTo(sets.train()), TRAIN_BATCH, TRAIN_STEPS, seed));
+            }
         }
         print(out, rows);
         long failed = rows.stream().filter(r -> !r.pass()).count();

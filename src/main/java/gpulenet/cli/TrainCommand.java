@@ -4,6 +4,8 @@ import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.data.DataSets;
 import gpulenet.model.Checkpoint;
+import gpulenet.model.Model;
+import gpulenet.model.Presets;
 import gpulenet.train.ShortNumber;
 import gpulenet.train.TrainConfig;
 import gpulenet.train.Trainer;
@@ -17,35 +19,41 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
- * {@code train}: momentum-SGD training with a test-set evaluation after every epoch. With --resume, the
- * hyper-parameters come from the checkpoint unless given on the command line.
+ * {@code train}: trains a network (a tutorial's preset or a pasted PyTorch printout) with a test-set
+ * evaluation after every epoch. Flags not given take the model's defaults; with --resume, the checkpoint's.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train LeNet-5 with momentum SGD. The defaults reach >= 99%% test accuracy on MNIST.",
-                "With --resume, hyper-parameters not given here are the checkpoint's."})
+        description = {"Train a network on MNIST (or --data). The defaults (LeNet-5, momentum SGD) reach >= 99%% test accuracy.",
+                "Flags not given take the model's defaults (see the models command); with --resume, the checkpoint's."})
 public final class TrainCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
     @Option(names = "--epochs", paramLabel = "N",
-            description = "Train up to this epoch (a resumed run continues from its checkpoint). Default: " + TrainConfig.DEFAULT_EPOCHS + ".")
+            description = "Train up to this epoch (a resumed run continues from its checkpoint). Default: the model's (lenet5: "
+                    + TrainConfig.DEFAULT_EPOCHS + ").")
     Integer epochs;
 
-    @Option(names = "--batch-size", paramLabel = "B", description = "Default: " + TrainConfig.DEFAULT_BATCH_SIZE + ".")
+    @Option(names = "--batch-size", paramLabel = "B", description = "Default: the model's (lenet5: " + TrainConfig.DEFAULT_BATCH_SIZE + ").")
     Integer batchSize;
 
-    @Option(names = "--lr", converter = TypedFloat.Converter.class, paramLabel = "LR", description = "Learning rate of epoch 1. Default: " + TrainConfig.DEFAULT_LR + ".")
+    @Option(names = "--optimizer", paramLabel = "sgd|adam", description = "Default: the model's (lenet5: sgd).")
+    String optimizer;
+
+    @Option(names = "--lr", converter = TypedFloat.Converter.class, paramLabel = "LR", description = "Learning rate of epoch 1. Default: the model's (lenet5: " + TrainConfig.DEFAULT_LR + ").")
     TypedFloat lr;
 
     @Option(names = "--lr-decay", converter = TypedFloat.Converter.class, paramLabel = "GAMMA",
-            description = "The learning rate is multiplied by this after every epoch. Default: " + TrainConfig.DEFAULT_LR_DECAY + ".")
+            description = "The learning rate is multiplied by this after every epoch. Default: the model's (lenet5: "
+                    + TrainConfig.DEFAULT_LR_DECAY + ", the tutorials' networks: 1).")
     TypedFloat lrDecay;
 
-    @Option(names = "--momentum", converter = TypedFloat.Converter.class, paramLabel = "M", description = "SGD momentum. Default: " + TrainConfig.DEFAULT_MOMENTUM + ".")
+    @Option(names = "--momentum", converter = TypedFloat.Converter.class, paramLabel = "M", description = "SGD momentum (0 for plain SGD). Default: the model's (lenet5: " + TrainConfig.DEFAULT_MOMENTUM + ").")
     TypedFloat momentum;
 
     @Option(names = "--weight-decay", converter = TypedFloat.Converter.class, paramLabel = "WD", description = "L2 weight decay. Default: " + TrainConfig.DEFAULT_WEIGHT_DECAY + ".")
@@ -53,6 +61,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--seed", paramLabel = "S", description = "Seeds the init and the shuffles. Default: " + TrainConfig.DEFAULT_SEED + ".")
     Long seed;
+
+    @Mixin
+    ModelOptions modelOptions;
 
     @Mixin
     DeviceOptions deviceOptions;
@@ -78,19 +89,29 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         OutputFile.requireWritable("--save", save);
         Checkpoint checkpoint = resume != null ? Checkpoint.read(resume) : null;
+        Model model;
         if (checkpoint != null) {
             Trainer.requireResumable(checkpoint, resume);
+            if (modelOptions.given()) {
+                throw new InputException("--resume continues the checkpoint's network and input transform: "
+                        + "--model, --model-file, --normalize and --resize cannot change them");
+            }
+            model = checkpoint.model(Presets.get(Presets.DEFAULT).model());
+        } else {
+            model = modelOptions.resolve(null);
         }
         List<String> overrides = new ArrayList<>();
         TrainConfig config = config(checkpoint, overrides);
-        DataSets data = deviceOptions.loadData();
+        DataSets data = model.transform().applyTo(deviceOptions.loadData());
         if (checkpoint != null) {
             dataSetOverride(checkpoint, data).ifPresent(overrides::add);
         }
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
             out.printf("Data: %s, %d training and %d test images%n", data.name(), data.train().count(), data.test().count());
+            out.printf(Locale.ROOT, "Model: %s, %,d parameters; input %s; %s lr %s%n", model.name(), model.parameterCount(),
+                    model.transform().describe(), config.optimizer(), ShortNumber.of(config.lr()));
             out.flush();
-            Trainer trainer = new Trainer(backend, data, config, out, System.console() != null);
+            Trainer trainer = new Trainer(backend, data, model, config, out, System.console() != null);
             if (checkpoint != null) {
                 trainer.resumeFrom(checkpoint, resume);
                 out.println("Resuming " + resume + " after epoch " + checkpoint.require(Checkpoint.EPOCH, resume));
@@ -106,17 +127,31 @@ public final class TrainCommand implements Callable<Integer> {
      * A flag that changes a resumed run's value adds a line saying so to {@code overrides}.
      */
     private TrainConfig config(Checkpoint checkpoint, List<String> overrides) {
-        TrainConfig d = TrainConfig.defaults();
+        TrainConfig d = defaults();
+        String chosenOptimizer = optimizer != null ? optimizer
+                : checkpoint != null ? checkpoint.optimizer().orElse(d.optimizer()) : d.optimizer();
         return new TrainConfig(
                 epochs != null ? epochs : d.epochs(),
                 (int) choose(checkpoint, "--batch-size", Checkpoint.BATCH_SIZE, batchSize == null ? null : batchSize.doubleValue(),
                         String.valueOf(batchSize), String.valueOf(batchSize), d.batchSize(), overrides),
+                chosenOptimizer,
                 (float) choose(checkpoint, "--lr", Checkpoint.LR, lr, d.lr(), overrides),
                 (float) choose(checkpoint, "--momentum", Checkpoint.MOMENTUM, momentum, d.momentum(), overrides),
                 (float) choose(checkpoint, "--weight-decay", Checkpoint.WEIGHT_DECAY, weightDecay, d.weightDecay(), overrides),
                 (float) choose(checkpoint, "--lr-decay", Checkpoint.LR_DECAY, lrDecay, d.lrDecay(), overrides),
                 seed != null ? seed : (checkpoint == null ? d.seed() : checkpoint.requireLong(Checkpoint.SEED, resume)),
                 logInterval, dryRun, save);
+    }
+
+    /** The chosen preset's set-up; a --model-file network takes lenet5's. */
+    private TrainConfig defaults() {
+        TrainConfig d = TrainConfig.defaults();
+        if (modelOptions.presetChosen().isEmpty()) {
+            return d;
+        }
+        Presets.Defaults p = modelOptions.presetChosen().get().defaults();
+        return new TrainConfig(p.epochs(), p.batchSize(), p.optimizer(), p.lr(), p.momentum(), d.weightDecay(), p.lrDecay(),
+                d.seed(), d.logInterval(), false, null);
     }
 
     private double choose(Checkpoint checkpoint, String flag, String key, TypedFloat given, double fallback,

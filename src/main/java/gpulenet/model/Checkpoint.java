@@ -2,31 +2,31 @@ package gpulenet.model;
 
 import gpulenet.InputException;
 import gpulenet.IoReasons;
+import gpulenet.backend.Tensor;
+import gpulenet.model.layer.Shapes;
+import gpulenet.optim.Optimizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * A training checkpoint as a safetensors file: the weights under their PyTorch names (so
- * {@code model.load_state_dict(safetensors.torch.load_file(path), strict=False)} works, or strict after
- * dropping the optimizer keys), the momentum buffers as {@code optimizer.momentum.<name>}, and
- * {@code __metadata__} with the run's state and hyper-parameters.
+ * {@code model.load_state_dict(...)} takes them once the {@code optimizer.} keys are dropped), the optimizer
+ * state as {@code optimizer.<state>.<name>} (momentum; exp_avg, exp_avg_sq), and {@code __metadata__} with the
+ * network (layers, input transform), the run's state and hyper-parameters.
  *
- * <p>Reading validates every tensor (presence, dtype, shape) before anything is returned, so a bad file
- * never reaches a model half-loaded.
- *
- * @param values   flat parameter values in {@link Parameters#SPECS} order
- * @param momentum flat momentum buffers in the same order, or null when the file has no optimizer state
- *                 (for example weights exported from PyTorch); such a file can be evaluated, not resumed
- * @param metadata string metadata; see the key constants
+ * <p>A file read here is checked against the network it is loaded into before anything is copied, so a bad
+ * file never reaches a model half-loaded. A weights-only file (for example one PyTorch saved) can be
+ * evaluated, not resumed.
  */
-public record Checkpoint(float[] values, float[] momentum, Map<String, String> metadata) {
-    public static final String MOMENTUM_PREFIX = "optimizer.momentum.";
+public final class Checkpoint {
+    public static final String OPTIMIZER_PREFIX = "optimizer.";
     public static final String FORMAT = "format";
     public static final String FORMAT_NAME = "gpu-lenet-checkpoint";
     public static final String FORMAT_VERSION = "format_version";
@@ -41,6 +41,16 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
     public static final String SCHEDULE = "schedule";
     public static final String LR_DECAY = "lr_decay";
     public static final String DATASET = "dataset";
+    /** "sgd" or "adam"; a checkpoint without it was written by momentum SGD. */
+    public static final String OPTIMIZER = "optimizer";
+    /** The preset's name or the --model-file the network came from. */
+    public static final String MODEL = "model";
+    /** The layer list as JSON (see ModelCodec); a checkpoint without it holds LeNet-5. */
+    public static final String LAYERS = "layers";
+    /** MEAN,STD or none, as --normalize takes it. */
+    public static final String NORMALIZE = "normalize";
+    /** The square size images were resized to, or 0. */
+    public static final String RESIZE = "resize";
     /**
      * A JSON list of the hyper-parameters that applied, each from an epoch on:
      * [{"from_epoch":"1","batch_size":"64","lr":"0.05",...}, {"from_epoch":"3","lr":"0.01",...}]. The plain keys
@@ -50,20 +60,51 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
     /** "true" when written by a dry run: a few steps of an epoch, not the whole epoch it names. */
     public static final String DRY_RUN = "dry_run";
 
-    public Checkpoint {
-        if (values.length != Parameters.TOTAL || (momentum != null && momentum.length != Parameters.TOTAL)) {
-            throw new IllegalArgumentException("checkpoint arrays must hold " + Parameters.TOTAL + " values");
-        }
-        metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+    /** One stored tensor. */
+    private record Stored(int[] shape, float[] data) {
     }
 
-    /** The parameters' current values and momentum, with {@code metadata} plus the format keys. */
-    public static Checkpoint capture(Parameters params, Map<String, String> metadata) {
+    private final String source;
+    private final Map<String, Stored> tensors;
+    private final Map<String, String> metadata;
+
+    private Checkpoint(String source, Map<String, Stored> tensors, Map<String, String> metadata) {
+        this.source = source;
+        this.tensors = Collections.unmodifiableMap(tensors);
+        this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+    }
+
+    /** The parameters' values, the optimizer's state (when given), the model's description and {@code metadata}. */
+    public static Checkpoint capture(Model model, Parameters params, Optimizer optimizer, Map<String, String> metadata) {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(FORMAT, FORMAT_NAME);
         meta.put(FORMAT_VERSION, VERSION);
+        meta.put(MODEL, model.name());
+        meta.put(LAYERS, ModelCodec.layersToJson(model.layers()));
+        meta.put(NORMALIZE, model.transform().normalizeText());
+        meta.put(RESIZE, Integer.toString(model.transform().resize()));
+        if (optimizer != null) {
+            meta.put(OPTIMIZER, optimizer.name());
+        }
         meta.putAll(metadata);
-        return new Checkpoint(params.downloadValues(), params.downloadMomentum(), meta);
+        Map<String, Stored> tensors = new LinkedHashMap<>();
+        float[] values = params.downloadValues();
+        for (Parameters.Spec s : params.specs()) {
+            tensors.put(s.name(), new Stored(s.shape(), params.slice(values, s.name())));
+        }
+        if (optimizer != null) {
+            for (Map.Entry<String, Tensor> state : optimizer.state().entrySet()) {
+                float[] flat = params.download(state.getValue());
+                for (Parameters.Spec s : params.specs()) {
+                    tensors.put(stateKey(state.getKey(), s.name()), new Stored(s.shape(), params.slice(flat, s.name())));
+                }
+            }
+        }
+        return new Checkpoint("checkpoint", tensors, meta);
+    }
+
+    private static String stateKey(String state, String parameter) {
+        return OPTIMIZER_PREFIX + state + "." + parameter;
     }
 
     /**
@@ -76,14 +117,7 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
                     + " (training diverged; try a lower --lr)");
         });
         Safetensors.Writer w = new Safetensors.Writer();
-        for (Parameters.Spec s : Parameters.SPECS) {
-            w.add(s.name(), s.shape(), Parameters.slice(values, s.name()));
-        }
-        if (momentum != null) {
-            for (Parameters.Spec s : Parameters.SPECS) {
-                w.add(MOMENTUM_PREFIX + s.name(), s.shape(), Parameters.slice(momentum, s.name()));
-            }
-        }
+        tensors.forEach((name, t) -> w.add(name, t.shape(), t.data()));
         metadata.forEach(w::metadata);
         try {
             w.writeAtomically(path);
@@ -93,8 +127,9 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
     }
 
     /**
-     * Reads and validates a checkpoint. Every problem (missing, truncated or corrupt file, missing tensor,
-     * wrong dtype or shape, a newer format) is an {@link InputException} naming the file.
+     * Reads a checkpoint: every problem with the file itself (missing, truncated or corrupt, a tensor that is
+     * not F32, a newer format) is an {@link InputException} naming it. Whether its tensors fit a network is
+     * checked when they are loaded ({@link #applyTo}).
      */
     public static Checkpoint read(Path path) {
         Safetensors st = Safetensors.read(path);
@@ -103,75 +138,169 @@ public record Checkpoint(float[] values, float[] momentum, Map<String, String> m
             throw new InputException(path + ": checkpoint format version " + format + " is not supported (this build reads "
                     + VERSION + ")");
         }
-        float[] values = new float[Parameters.TOTAL];
-        for (Parameters.Spec s : Parameters.SPECS) {
-            copy(st, s.name(), s, values);
+        Map<String, Stored> tensors = new LinkedHashMap<>();
+        for (String name : st.names()) {
+            int[] shape = st.shape(name);
+            tensors.put(name, new Stored(shape, st.floats(name, shape)));
         }
-        float[] momentum = null;
-        if (Parameters.SPECS.stream().anyMatch(s -> st.has(MOMENTUM_PREFIX + s.name()))) {
-            momentum = new float[Parameters.TOTAL];
-            for (Parameters.Spec s : Parameters.SPECS) {
-                copy(st, MOMENTUM_PREFIX + s.name(), s, momentum);
-            }
-        }
-        return new Checkpoint(values, momentum, st.metadata());
+        return new Checkpoint(path.toString(), tensors, st.metadata());
     }
 
-    private static void copy(Safetensors st, String name, Parameters.Spec spec, float[] flat) {
-        if (!st.has(name)) {
-            throw new InputException(st.source() + ": not a LeNet-5 checkpoint: missing tensor " + name);
+    /**
+     * The network this checkpoint holds, from its metadata; {@code fallback} for a file that does not say
+     * (weights exported from PyTorch; checkpoints written before networks were recorded hold LeNet-5).
+     */
+    public Model model(Model fallback) {
+        String layers = metadata.get(LAYERS);
+        if (layers == null) {
+            return fallback;
         }
-        int[] shape = st.shape(name);
-        if (!Arrays.equals(shape, spec.shape())) {
-            throw new InputException(st.source() + ": tensor " + name + " has shape " + Arrays.toString(shape)
-                    + ", LeNet-5 needs " + Arrays.toString(spec.shape()));
+        int resize = (int) requireLong(RESIZE, source);
+        if (resize < 0) {
+            throw new InputException(source + ": checkpoint metadata " + RESIZE + " " + resize + " is invalid");
         }
-        float[] v = st.floats(name, spec.shape());
-        System.arraycopy(v, 0, flat, spec.offset(), v.length);
+        InputTransform transform = InputTransform.withNormalize(resize, require(NORMALIZE, source),
+                source + ": checkpoint metadata " + NORMALIZE);
+        return new Model(metadata.getOrDefault(MODEL, "checkpoint"), ModelCodec.layersFromJson(layers, source), transform);
+    }
+
+    /** Whether the network is recorded in the metadata (else {@link #model} falls back). */
+    public boolean describesModel() {
+        return metadata.containsKey(LAYERS);
+    }
+
+    /** The optimizer that wrote the state: the metadata's, else SGD's momentum when present. */
+    public Optional<String> optimizer() {
+        String name = metadata.get(OPTIMIZER);
+        if (name != null) {
+            return Optional.of(name);
+        }
+        return tensors.keySet().stream().anyMatch(k -> k.startsWith(OPTIMIZER_PREFIX + "momentum."))
+                ? Optional.of("sgd") : Optional.empty();
+    }
+
+    public boolean hasOptimizerState() {
+        return tensors.keySet().stream().anyMatch(k -> k.startsWith(OPTIMIZER_PREFIX));
+    }
+
+    /**
+     * Checks every tensor against {@code params} (and {@code optimizer}'s state when given) and only then
+     * loads them: a tensor the network lacks, one it has that is missing, or a wrong shape is one line naming
+     * the first such tensor and both shapes.
+     */
+    public void applyTo(Parameters params, Optimizer optimizer) {
+        float[] values = flat(params, "");
+        Map<String, float[]> states = new LinkedHashMap<>();
+        if (optimizer != null) {
+            for (String state : optimizer.state().keySet()) {
+                states.put(state, flat(params, OPTIMIZER_PREFIX + state + "."));
+            }
+        }
+        for (String name : tensors.keySet()) {
+            String parameter = parameterName(name, optimizer);
+            if (parameter != null && !params.specs().stream().anyMatch(s -> s.name().equals(parameter))) {
+                throw new InputException(source + ": holds tensor " + name + " " + Shapes.text(tensors.get(name).shape())
+                        + ", which the network does not have (it has " + names(params) + ")");
+            }
+        }
+        params.upload(values);
+        if (optimizer != null) {
+            states.forEach((state, flat) -> params.backend().upload(optimizer.state().get(state), flat));
+        }
+    }
+
+    /** The parameter a tensor holds, or null for another optimizer's state, which loading ignores. */
+    private static String parameterName(String name, Optimizer optimizer) {
+        if (!name.startsWith(OPTIMIZER_PREFIX)) {
+            return name;
+        }
+        if (optimizer == null) {
+            return null;
+        }
+        for (String state : optimizer.state().keySet()) {
+            String prefix = OPTIMIZER_PREFIX + state + ".";
+            if (name.startsWith(prefix)) {
+                return name.substring(prefix.length());
+            }
+        }
+        return null;
+    }
+
+    private float[] flat(Parameters params, String prefix) {
+        float[] out = new float[params.total()];
+        for (Parameters.Spec s : params.specs()) {
+            Stored t = tensors.get(prefix + s.name());
+            if (t == null) {
+                throw new InputException(source + ": does not fit the network: no tensor " + prefix + s.name() + " "
+                        + Shapes.text(s.shape()) + (prefix.isEmpty() ? " (the file holds " + weightNames() + ")" : ""));
+            }
+            if (!Arrays.equals(t.shape(), s.shape())) {
+                throw new InputException(source + ": does not fit the network: tensor " + prefix + s.name() + " is "
+                        + Shapes.text(t.shape()) + " in the file, the network needs " + Shapes.text(s.shape()));
+            }
+            System.arraycopy(t.data(), 0, out, s.offset(), s.size());
+        }
+        return out;
+    }
+
+    private static String names(Parameters params) {
+        return abbreviate(params.specs().stream().map(Parameters.Spec::name).toList());
+    }
+
+    private String weightNames() {
+        return abbreviate(tensors.keySet().stream().filter(k -> !k.startsWith(OPTIMIZER_PREFIX)).toList());
+    }
+
+    private static String abbreviate(List<String> names) {
+        return names.size() <= 6 ? String.join(", ", names)
+                : String.join(", ", names.subList(0, 6)) + ", ... (" + names.size() + " tensors)";
     }
 
     /**
      * Which tensor holds NaN or infinite values and how many ("fc1.weight holds 120 non-finite values"),
-     * the weights first, then the momentum; empty when every value is finite.
+     * the weights first, then the optimizer state; empty when every value is finite.
      */
     public Optional<String> nonFinite() {
-        Optional<String> inValues = nonFiniteWeights();
-        return inValues.isPresent() || momentum == null ? inValues : nonFinite(momentum, MOMENTUM_PREFIX);
+        Optional<String> inWeights = nonFiniteWeights();
+        return inWeights.isPresent() ? inWeights : nonFinite(true);
     }
 
     /** As {@link #nonFinite()}, for the weights alone (what evaluation uses). */
     public Optional<String> nonFiniteWeights() {
-        return nonFinite(values, "");
+        return nonFinite(false);
     }
 
-    private static Optional<String> nonFinite(float[] flat, String prefix) {
-        for (Parameters.Spec s : Parameters.SPECS) {
+    private Optional<String> nonFinite(boolean optimizerState) {
+        for (Map.Entry<String, Stored> e : tensors.entrySet()) {
+            if (e.getKey().startsWith(OPTIMIZER_PREFIX) != optimizerState) {
+                continue;
+            }
             int count = 0;
-            for (int i = s.offset(); i < s.offset() + s.size(); i++) {
-                if (!Float.isFinite(flat[i])) {
+            for (float v : e.getValue().data()) {
+                if (!Float.isFinite(v)) {
                     count++;
                 }
             }
             if (count > 0) {
-                return Optional.of(prefix + s.name() + " holds " + count + " non-finite value" + (count == 1 ? "" : "s")
+                return Optional.of(e.getKey() + " holds " + count + " non-finite value" + (count == 1 ? "" : "s")
                         + " (NaN or infinite)");
             }
         }
         return Optional.empty();
     }
 
-    public boolean hasOptimizerState() {
-        return momentum != null;
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** Names of the stored tensors, in file order. */
+    public List<String> tensorNames() {
+        return List.copyOf(tensors.keySet());
     }
 
     /** Whether a dry run wrote it: a few steps, not the whole epoch its metadata names. */
     public boolean isDryRun() {
         return "true".equals(metadata.get(DRY_RUN));
-    }
-
-    /** Loads the values (and momentum, zero when absent) into {@code params}. */
-    public void applyTo(Parameters params) {
-        params.upload(values, momentum != null ? momentum : new float[Parameters.TOTAL]);
     }
 
     /** A metadata value that must be present; {@code source} names the file in the error. */

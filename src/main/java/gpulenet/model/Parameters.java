@@ -3,16 +3,19 @@ package gpulenet.model;
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
 import gpulenet.backend.Tensor;
+import gpulenet.model.layer.ParameterShape;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * LeNet-5's parameters as three flat F32 buffers of equal layout (values, gradients, momentum), so one
- * SGD call updates everything, with a named view per tensor under PyTorch's names and layouts, in
- * PyTorch's state_dict order.
+ * A network's parameters as two flat F32 buffers of equal layout (values and gradients), so that one
+ * optimizer call updates everything, with a named view per tensor under PyTorch's names and layouts, in
+ * state_dict order. Optimizer state lives in further buffers of the same layout (see {@code optim}).
  */
 public final class Parameters {
 
@@ -27,53 +30,57 @@ public final class Parameters {
         }
     }
 
-    public static final List<Spec> SPECS;
-    public static final int TOTAL;
-
-    static {
-        Object[][] table = {
-                {"conv1.weight", new int[]{6, 1, 5, 5}, 1 * 5 * 5},
-                {"conv1.bias", new int[]{6}, 1 * 5 * 5},
-                {"conv2.weight", new int[]{16, 6, 5, 5}, 6 * 5 * 5},
-                {"conv2.bias", new int[]{16}, 6 * 5 * 5},
-                {"fc1.weight", new int[]{120, 400}, 400},
-                {"fc1.bias", new int[]{120}, 400},
-                {"fc2.weight", new int[]{84, 120}, 120},
-                {"fc2.bias", new int[]{84}, 120},
-                {"fc3.weight", new int[]{10, 84}, 84},
-                {"fc3.bias", new int[]{10}, 84},
-        };
-        Spec[] specs = new Spec[table.length];
-        int offset = 0;
-        for (int i = 0; i < table.length; i++) {
-            specs[i] = new Spec((String) table[i][0], (int[]) table[i][1], (Integer) table[i][2], offset);
-            offset += specs[i].size();
-        }
-        SPECS = List.of(specs);
-        TOTAL = offset;
-    }
-
     private final Backend backend;
+    private final List<Spec> specs;
+    private final int total;
     private final Tensor values;
     private final Tensor grads;
-    private final Tensor momentum;
     private final Map<String, Tensor> valueViews = new LinkedHashMap<>();
     private final Map<String, Tensor> gradViews = new LinkedHashMap<>();
 
-    /** Zero-filled buffers on {@code backend}; call {@link #initialize} or {@link #upload} next. */
-    public Parameters(Backend backend) {
+    /** Zero-filled buffers on {@code backend} laid out as {@code shapes}; call {@link #initialize} or {@link #upload} next. */
+    public Parameters(Backend backend, List<ParameterShape> shapes) {
         this.backend = backend;
-        this.values = backend.allocate(DType.F32, TOTAL);
-        this.grads = backend.allocate(DType.F32, TOTAL);
-        this.momentum = backend.allocate(DType.F32, TOTAL);
-        for (Spec s : SPECS) {
+        this.specs = layout(shapes);
+        this.total = total(specs);
+        this.values = backend.allocate(DType.F32, total);
+        this.grads = backend.allocate(DType.F32, total);
+        for (Spec s : specs) {
             valueViews.put(s.name(), backend.view(values, s.offset(), s.shape()));
             gradViews.put(s.name(), backend.view(grads, s.offset(), s.shape()));
         }
     }
 
-    public static Spec spec(String name) {
-        for (Spec s : SPECS) {
+    /** The flat layout of {@code shapes}, back to back in their order. */
+    public static List<Spec> layout(List<ParameterShape> shapes) {
+        List<Spec> out = new ArrayList<>();
+        int offset = 0;
+        for (ParameterShape p : shapes) {
+            out.add(new Spec(p.name(), p.shape(), p.fanIn(), offset));
+            offset = Math.addExact(offset, p.size());
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    private static int total(List<Spec> specs) {
+        return specs.isEmpty() ? 0 : specs.get(specs.size() - 1).offset() + specs.get(specs.size() - 1).size();
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public List<Spec> specs() {
+        return specs;
+    }
+
+    /** Number of parameter values. */
+    public int total() {
+        return total;
+    }
+
+    public Spec spec(String name) {
+        for (Spec s : specs) {
             if (s.name().equals(name)) {
                 return s;
             }
@@ -85,10 +92,10 @@ public final class Parameters {
      * PyTorch's default init for Conv2d and Linear: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
      * drawn tensor by tensor in state_dict order from one generator seeded with {@code seed}.
      */
-    public static float[] initialValues(long seed) {
+    public float[] initialValues(long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
-        float[] flat = new float[TOTAL];
-        for (Spec s : SPECS) {
+        float[] flat = new float[total];
+        for (Spec s : specs) {
             double bound = 1.0 / Math.sqrt(s.fanIn());
             for (int i = 0; i < s.size(); i++) {
                 flat[s.offset() + i] = (float) ((2 * rng.nextDouble() - 1) * bound);
@@ -97,36 +104,47 @@ public final class Parameters {
         return flat;
     }
 
-    /** Fresh PyTorch-style values for {@code seed} and zero momentum. */
+    /** Fresh PyTorch-style values for {@code seed}. */
     public void initialize(long seed) {
-        upload(initialValues(seed), new float[TOTAL]);
+        upload(initialValues(seed));
     }
 
-    /** Replaces all values and momentum buffers (flat, in {@link #SPECS} order). */
-    public void upload(float[] flatValues, float[] flatMomentum) {
-        if (flatValues.length != TOTAL || flatMomentum.length != TOTAL) {
-            throw new IllegalArgumentException("expected " + TOTAL + " values");
+    /** Replaces all values (flat, in {@link #specs()} order). */
+    public void upload(float[] flatValues) {
+        if (flatValues.length != total) {
+            throw new IllegalArgumentException("expected " + total + " values, got " + flatValues.length);
         }
         backend.upload(values, flatValues);
-        backend.upload(momentum, flatMomentum);
     }
 
     public float[] downloadValues() {
-        float[] out = new float[TOTAL];
-        backend.download(values, out);
-        return out;
+        return download(values);
     }
 
     public float[] downloadGrads() {
-        float[] out = new float[TOTAL];
-        backend.download(grads, out);
+        return download(grads);
+    }
+
+    /** A buffer laid out like these (F32 [total]) read back to the host. */
+    public float[] download(Tensor flat) {
+        float[] out = new float[total];
+        backend.download(flat, out);
         return out;
     }
 
-    public float[] downloadMomentum() {
-        float[] out = new float[TOTAL];
-        backend.download(momentum, out);
-        return out;
+    /** The flat values buffer, F32 [total]. */
+    public Tensor values() {
+        return values;
+    }
+
+    /** The flat gradient buffer, laid out as {@link #values()}. */
+    public Tensor grads() {
+        return grads;
+    }
+
+    /** A new zero-filled buffer laid out as {@link #values()}, for optimizer state. */
+    public Tensor allocateLikeValues() {
+        return backend.allocate(DType.F32, total);
     }
 
     /** The named parameter's values, as a view of the flat buffer. */
@@ -140,16 +158,11 @@ public final class Parameters {
     }
 
     /** Copies the named tensor out of a flat array laid out like these buffers. */
-    public static float[] slice(float[] flat, String name) {
+    public float[] slice(float[] flat, String name) {
         Spec s = spec(name);
         float[] out = new float[s.size()];
         System.arraycopy(flat, s.offset(), out, 0, s.size());
         return out;
-    }
-
-    /** One momentum-SGD step over every parameter (PyTorch semantics, see {@link Backend#sgdUpdate}). */
-    public void sgdStep(float lr, float momentumFactor, float weightDecay, boolean firstStep) {
-        backend.sgdUpdate(values, grads, momentum, lr, momentumFactor, weightDecay, firstStep);
     }
 
     private static Tensor require(Map<String, Tensor> views, String name) {

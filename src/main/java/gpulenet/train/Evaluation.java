@@ -1,6 +1,7 @@
 package gpulenet.train;
 
-import gpulenet.model.LeNet5;
+import gpulenet.model.Model;
+import gpulenet.model.Network;
 
 /**
  * Loss and accuracy of a model on the first {@code count} samples of a split, in data-set order.
@@ -22,23 +23,23 @@ public record Evaluation(double lossSum, long correct, int count, long[][] confu
      * With {@code confusion}, downloads the logits of each batch to count predictions per class;
      * otherwise only the two stats floats cross to the host, once at the end.
      */
-    public static Evaluation run(LeNet5 model, DeviceDataset data, int count, boolean confusion) {
+    public static Evaluation run(Network model, DeviceDataset data, int count, boolean confusion) {
         long t0 = System.nanoTime();
         data.useIdentityOrder();
         int maxBatch = model.maxBatch();
-        long[][] matrix = confusion ? new long[LeNet5.CLASSES][LeNet5.CLASSES] : null;
-        float[] logits = confusion ? new float[maxBatch * LeNet5.CLASSES] : null;
+        long[][] matrix = confusion ? new long[Model.CLASSES][Model.CLASSES] : null;
+        float[] logits = confusion ? new float[maxBatch * Model.CLASSES] : null;
         model.resetStats();
         for (int start = 0; start < count; start += maxBatch) {
             int b = Math.min(maxBatch, count - start);
             model.gather(data.images(), data.labels(), data.order(), start, b);
-            model.forward(b);
+            model.forward(b, false);
             model.loss(b, false);
             if (confusion) {
-                float[] batchLogits = b == maxBatch ? logits : new float[b * LeNet5.CLASSES];
-                model.backend().download(model.activation("logits", b), batchLogits);
+                float[] batchLogits = b == maxBatch ? logits : new float[b * Model.CLASSES];
+                model.backend().download(model.logits(b), batchLogits);
                 for (int i = 0; i < b; i++) {
-                    matrix[data.host().label(start + i)][argmax(batchLogits, i * LeNet5.CLASSES)]++;
+                    matrix[data.host().label(start + i)][argmax(batchLogits, i * Model.CLASSES)]++;
                 }
             }
         }
@@ -50,7 +51,7 @@ public record Evaluation(double lossSum, long correct, int count, long[][] confu
     /** First index of the maximum, as the loss kernel counts a correct prediction. */
     private static int argmax(float[] v, int offset) {
         int best = 0;
-        for (int k = 1; k < LeNet5.CLASSES; k++) {
+        for (int k = 1; k < Model.CLASSES; k++) {
             if (v[offset + k] > v[offset + best]) {
                 best = k;
             }

@@ -6,8 +6,10 @@ import gpulenet.backend.FreeMemory;
 import gpulenet.backend.SizingBackend;
 import gpulenet.backend.Tensor;
 import gpulenet.data.DataSets;
-import gpulenet.model.LeNet5;
+import gpulenet.model.Model;
+import gpulenet.model.Network;
 import gpulenet.model.Parameters;
+import gpulenet.optim.Optimizers;
 
 import java.util.Locale;
 
@@ -30,18 +32,19 @@ public final class MemoryEstimate {
     /** Bytes of Java arrays beside them: the order arrays on the host (each split's identity, the epoch's shuffle). */
     private final long hostBytes;
 
-    private MemoryEstimate(Backend target, DataSets data, int batch) {
+    private MemoryEstimate(Backend target, DataSets data, Model model, TrainConfig config, int batch) {
         plan = new SizingBackend();
-        LeNet5 model = new LeNet5(plan, new Parameters(plan), batch);
+        Parameters params = new Parameters(plan, model.parameterShapes());
+        Network network = Network.forTraining(plan, model, params, data.train().rows(), data.train().cols(), batch);
         new DeviceDataset(plan, data.train());
         new DeviceDataset(plan, data.test());
-        model.trainStep(batch, 0f, 0f, 0f, true);
+        new TrainingStep(network, Optimizers.create(config.optimizer(), params, 0f, 0f)).run(batch, 0f, 0, 0);
         backendBytes = plan.allocatedBytes() + target.workspaceBytes(plan);
         hostBytes = (long) Integer.BYTES * (2L * data.train().count() + data.test().count());
     }
 
-    public static MemoryEstimate of(Backend target, DataSets data, int batch) {
-        return new MemoryEstimate(target, data, batch);
+    public static MemoryEstimate of(Backend target, DataSets data, Model model, TrainConfig config, int batch) {
+        return new MemoryEstimate(target, data, model, config, batch);
     }
 
     /**
@@ -56,13 +59,14 @@ public final class MemoryEstimate {
      * Refuses, with one line saying what is needed and what to do, a batch the backend cannot take: more
      * than its ops allow, a tensor too large for it, or more memory than it has free.
      */
-    public static void requireFits(Backend backend, DataSets data, int batch) {
+    public static void requireFits(Backend backend, DataSets data, Model model, TrainConfig config) {
+        int batch = config.batchSize();
         if (batch > backend.maxBatch()) {
             throw new InputException(String.format(Locale.ROOT,
                     "--batch-size %d is more than the %s backend takes in one step (%d); use --batch-size %d or less",
                     batch, backend.name(), backend.maxBatch(), backend.maxBatch()));
         }
-        MemoryEstimate need = of(backend, data, batch);
+        MemoryEstimate need = of(backend, data, model, config, batch);
         Tensor largest = need.plan.largest();
         if (largest.size() > Tensor.MAX_ELEMENTS) {
             long perSample = largest.size() / largest.dim(0);
@@ -77,14 +81,15 @@ public final class MemoryEstimate {
             free = backend.freeMemory();
         }
         if (need.bytes(free) > free.bytes()) {
-            throw new InputException(need.refusal(backend, data, batch, free));
+            throw new InputException(need.refusal(backend, data, model, config, free));
         }
     }
 
-    private String refusal(Backend backend, DataSets data, int batch, FreeMemory free) {
+    private String refusal(Backend backend, DataSets data, Model model, TrainConfig config, FreeMemory free) {
+        int batch = config.batchSize();
         String line = String.format(Locale.ROOT, "--batch-size %d needs about %s of %s and %s is free", batch,
                 size(bytes(free)), free.where(), size(Math.max(0, free.bytes())));
-        long fits = largestBatchThatFits(backend, data, batch, free);
+        long fits = largestBatchThatFits(backend, data, model, config, free);
         String smaller = fits >= 1 ? "use --batch-size " + fits + " or less" : "even --batch-size 1 does not fit";
         if (!free.javaHeap()) {
             return line + ": " + smaller;
@@ -98,12 +103,13 @@ public final class MemoryEstimate {
      * The largest batch whose need fits in 95% of what is free (what is in use differs a little from run
      * to run). The need is affine in the batch (per-sample buffers plus fixed ones): two estimates give the line.
      */
-    private long largestBatchThatFits(Backend backend, DataSets data, int batch, FreeMemory free) {
+    private long largestBatchThatFits(Backend backend, DataSets data, Model model, TrainConfig config, FreeMemory free) {
+        int batch = config.batchSize();
         if (batch < 2) {
             return 0;
         }
         int half = batch / 2;
-        long atHalf = of(backend, data, half).bytes(free);
+        long atHalf = of(backend, data, model, config, half).bytes(free);
         double perSample = (double) (bytes(free) - atHalf) / (batch - half);
         double fixed = atHalf - perSample * half;
         return (long) Math.floor((0.95 * free.bytes() - fixed) / perSample);

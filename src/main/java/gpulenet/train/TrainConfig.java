@@ -1,6 +1,8 @@
 package gpulenet.train;
 
 import gpulenet.InputException;
+import gpulenet.optim.Optimizers;
+import gpulenet.optim.Sgd;
 
 import java.nio.file.Path;
 
@@ -14,12 +16,13 @@ import java.nio.file.Path;
  * 99.25/99.16/99.23% test accuracy; 5 epochs at gamma 0.5 ended at 99.18/99.07/99.26%, too close to 99.0%.
  *
  * @param epochs      the epoch to train up to (a resumed run continues from its checkpoint's epoch)
+ * @param optimizer   "sgd" or "adam" (momentum applies to SGD only)
  * @param logInterval steps between "Train Epoch" lines (and between reads of the loss from the device)
  * @param dryRun      a few steps of one epoch and a short eval, for smoke tests
  * @param save        where to write a checkpoint after every epoch, or null
  */
-public record TrainConfig(int epochs, int batchSize, float lr, float momentum, float weightDecay, float lrDecay,
-                          long seed, int logInterval, boolean dryRun, Path save) {
+public record TrainConfig(int epochs, int batchSize, String optimizer, float lr, float momentum, float weightDecay,
+                          float lrDecay, long seed, int logInterval, boolean dryRun, Path save) {
     public static final int DEFAULT_EPOCHS = 8;
     public static final int DEFAULT_BATCH_SIZE = 64;
     public static final float DEFAULT_LR = 0.05f;
@@ -34,6 +37,9 @@ public record TrainConfig(int epochs, int batchSize, float lr, float momentum, f
 
     /** Every value is checked here, so a bad flag fails before any work with a message naming the flag. */
     public TrainConfig {
+        if (!Optimizers.NAMES.contains(optimizer)) {
+            throw new InputException("--optimizer must be one of " + String.join(", ", Optimizers.NAMES) + ", got " + optimizer);
+        }
         require("--epochs", epochs, Integer.toString(epochs));
         require("--batch-size", batchSize, Integer.toString(batchSize));
         require("--log-interval", logInterval, Integer.toString(logInterval));
@@ -71,6 +77,12 @@ public record TrainConfig(int epochs, int batchSize, float lr, float momentum, f
         }
     }
 
+    /** Momentum SGD. */
+    public TrainConfig(int epochs, int batchSize, float lr, float momentum, float weightDecay, float lrDecay, long seed,
+                       int logInterval, boolean dryRun, Path save) {
+        this(epochs, batchSize, Sgd.NAME, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, save);
+    }
+
     public static TrainConfig defaults() {
         return new TrainConfig(DEFAULT_EPOCHS, DEFAULT_BATCH_SIZE, DEFAULT_LR, DEFAULT_MOMENTUM, DEFAULT_WEIGHT_DECAY,
                 DEFAULT_LR_DECAY, DEFAULT_SEED, DEFAULT_LOG_INTERVAL, false, null);
@@ -86,14 +98,14 @@ public record TrainConfig(int epochs, int batchSize, float lr, float momentum, f
     }
 
     public TrainConfig withSave(Path p) {
-        return new TrainConfig(epochs, batchSize, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, p);
+        return new TrainConfig(epochs, batchSize, optimizer, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, p);
     }
 
     public TrainConfig withBatchSize(int b) {
-        return new TrainConfig(epochs, b, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, save);
+        return new TrainConfig(epochs, b, optimizer, lr, momentum, weightDecay, lrDecay, seed, logInterval, dryRun, save);
     }
 
     public TrainConfig withLogInterval(int n) {
-        return new TrainConfig(epochs, batchSize, lr, momentum, weightDecay, lrDecay, seed, n, dryRun, save);
+        return new TrainConfig(epochs, batchSize, optimizer, lr, momentum, weightDecay, lrDecay, seed, n, dryRun, save);
     }
 }

@@ -3,9 +3,14 @@ package gpulenet.train;
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.data.DataSets;
+import gpulenet.data.Dataset;
 import gpulenet.model.Checkpoint;
-import gpulenet.model.LeNet5;
+import gpulenet.model.Model;
+import gpulenet.model.Network;
 import gpulenet.model.Parameters;
+import gpulenet.model.Presets;
+import gpulenet.optim.Optimizer;
+import gpulenet.optim.Optimizers;
 import com.google.gson.Gson;
 import com.google.gson.JsonParseException;
 import com.google.gson.reflect.TypeToken;
@@ -23,7 +28,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Trains LeNet-5 with momentum SGD: per epoch a shuffle that depends only on (seed, epoch), batches
+ * Trains a network with its optimizer: per epoch a shuffle that depends only on (seed, epoch), batches
  * gathered on the backend from the data set uploaded once, the loss kept on the backend except at log
  * lines, then a test-set evaluation and optionally a checkpoint.
  */
@@ -37,8 +42,11 @@ public final class Trainer {
     private final TrainConfig config;
     private final PrintWriter out;
     private final boolean progressBar;
+    private final Model model;
     private final Parameters params;
-    private final LeNet5 model;
+    private final Network network;
+    private final Optimizer optimizer;
+    private final TrainingStep trainingStep;
     private final DeviceDataset train;
     private final DeviceDataset test;
     private final List<Float> loggedLosses = new ArrayList<>();
@@ -51,20 +59,42 @@ public final class Trainer {
      * @param progressBar draw a progress bar on System.out instead of "Train Epoch" lines (when it is a terminal)
      */
     public Trainer(Backend backend, DataSets data, TrainConfig config, PrintWriter out, boolean progressBar) {
-        LeNet5.requireInputSize(data.train());
-        LeNet5.requireInputSize(data.test());
+        this(backend, data, Presets.get(Presets.DEFAULT).model(), config, out, progressBar);
+    }
+
+    /**
+     * @param data already transformed as the model says (resized when it resizes): its images are the
+     *             network's input size
+     */
+    public Trainer(Backend backend, DataSets data, Model model, TrainConfig config, PrintWriter out, boolean progressBar) {
+        requireInputFits(model, data.train());
+        requireInputFits(model, data.test());
         this.backend = backend;
         this.data = data;
+        this.model = model;
         this.config = batchCappedToTheTrainingSet(config, data.train().count(), out);
         this.out = out;
-        MemoryEstimate.requireFits(backend, data, this.config.batchSize());
+        MemoryEstimate.requireFits(backend, data, model, this.config);
         this.progressBar = progressBar;
-        this.params = new Parameters(backend);
-        this.model = new LeNet5(backend, params, this.config.batchSize());
+        this.params = new Parameters(backend, model.parameterShapes());
+        this.network = Network.forTraining(backend, model, params, data.train().rows(), data.train().cols(),
+                this.config.batchSize());
+        this.optimizer = Optimizers.create(this.config.optimizer(), params, this.config.momentum(), this.config.weightDecay());
+        this.trainingStep = new TrainingStep(network, optimizer);
         this.train = new DeviceDataset(backend, data.train());
         this.test = new DeviceDataset(backend, data.test());
         params.initialize(this.config.seed());
         history.add(hyperParameters(1));
+    }
+
+    /** Checks that the network takes this data set's images, in one line naming both when it does not. */
+    public static void requireInputFits(Model model, Dataset split) {
+        try {
+            model.outputShapes(split.rows(), split.cols());
+        } catch (InputException e) {
+            throw new InputException(split.name() + " has " + split.rows() + "x" + split.cols() + " images, and the "
+                    + model.name() + " network does not take them: " + e.getMessage());
+        }
     }
 
     /** A batch larger than the training set would only allocate rows that no step fills. */
@@ -77,10 +107,15 @@ public final class Trainer {
         return config.withBatchSize(trainCount);
     }
 
-    /** Continues the run saved in {@code checkpoint}: its parameters, momentum, epoch and step count. */
+    /** Continues the run saved in {@code checkpoint}: its parameters, optimizer state, epoch and step count. */
     public void resumeFrom(Checkpoint checkpoint, Path source) {
         requireResumable(checkpoint, source);
-        checkpoint.applyTo(params);
+        String saved = checkpoint.optimizer().orElseThrow();
+        if (!saved.equals(optimizer.name())) {
+            throw new InputException(source + ": written by " + saved + ", so it cannot continue with --optimizer "
+                    + optimizer.name() + " (its state would start over)");
+        }
+        checkpoint.applyTo(params, optimizer);
         nextEpoch = (int) checkpoint.requireLong(Checkpoint.EPOCH, source) + 1;
         step = checkpoint.requireLong(Checkpoint.STEP, source);
         history.clear();
@@ -135,7 +170,7 @@ public final class Trainer {
      */
     public static void requireResumable(Checkpoint checkpoint, Path source) {
         if (!checkpoint.hasOptimizerState()) {
-            throw new InputException(source + ": checkpoint has no optimizer state (optimizer.momentum.*), so it cannot be resumed");
+            throw new InputException(source + ": checkpoint has no optimizer state (optimizer.*), so it cannot be resumed");
         }
         if (checkpoint.isDryRun()) {
             throw new InputException(source + ": written by --dry-run (a few steps, not a whole epoch), so it cannot be resumed");
@@ -149,6 +184,10 @@ public final class Trainer {
 
     public Parameters parameters() {
         return params;
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
     }
 
     /** The loss printed at each log line, in order (the mean over the steps since the previous one). */
@@ -178,7 +217,7 @@ public final class Trainer {
         }
         float lr = config.learningRate(epoch);
         train.setOrder(Shuffle.permutation(config.seed(), epoch, n));
-        model.resetStats();
+        network.resetStats();
         double lossSum = 0;
         int trained = 0;
         int sinceLog = 0;
@@ -187,8 +226,8 @@ public final class Trainer {
             for (int s = 0; s < steps; s++) {
                 int start = s * batch;
                 int b = Math.min(batch, n - start);
-                model.gather(train.images(), train.labels(), train.order(), start, b);
-                model.trainStep(b, lr, config.momentum(), config.weightDecay(), step == 0);
+                network.gather(train.images(), train.labels(), train.order(), start, b);
+                trainingStep.run(b, lr, config.seed(), step);
                 step++;
                 trained += b;
                 sinceLog += b;
@@ -196,8 +235,8 @@ public final class Trainer {
                     bar.stepTo(s + 1);
                 }
                 if ((s + 1) % config.logInterval() == 0 || s == steps - 1) {
-                    float[] stats = model.readStats();
-                    model.resetStats();
+                    float[] stats = network.readStats();
+                    network.resetStats();
                     requireFinite(stats[0], epoch, s + 1);
                     lossSum += stats[0];
                     float loss = stats[0] / sinceLog;
@@ -215,14 +254,14 @@ public final class Trainer {
         }
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
         int evalCount = config.dryRun() ? Math.min(TrainConfig.DRY_RUN_EVAL_SAMPLES, test.count()) : test.count();
-        Evaluation eval = Evaluation.run(model, test, evalCount, false);
+        Evaluation eval = Evaluation.run(network, test, evalCount, false);
         EpochSummary summary = new EpochSummary(epoch, lr, trained, lossSum / trained, trainSeconds, eval);
         out.printf(Locale.ROOT, "Test set: Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n",
                 eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());
         out.printf(Locale.ROOT, "Epoch %d: train %.2f s, %.0f images/s, lr %s, train loss %.4f; eval %.2f s%n",
                 epoch, trainSeconds, summary.imagesPerSecond(), ShortNumber.of(lr), summary.trainLoss(), eval.seconds());
         if (config.save() != null) {
-            Checkpoint.capture(params, metadata(epoch)).write(config.save());
+            Checkpoint.capture(model, params, optimizer, metadata(epoch)).write(config.save());
             out.println("Saved checkpoint " + config.save());
         }
         return summary;

@@ -2,8 +2,10 @@ package gpulenet.backend;
 
 import gpulenet.backend.BackendComparison.Row;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.cli.TrainingComparison;
 import gpulenet.data.DataSets;
 import gpulenet.data.IdxFiles;
+import gpulenet.model.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,7 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The selftest's comparison passes a backend against itself and catches one that is wrong in one op. */
+/**
+ * The selftest's comparisons (op by op, and a few training steps) pass a backend against itself and catch one
+ * that is wrong in one op.
+ */
 class BackendComparisonTest {
     @TempDir
     Path dir;
@@ -27,7 +32,7 @@ class BackendComparisonTest {
         try (CpuBackend one = new CpuBackend(1); CpuBackend two = new CpuBackend(2)) {
             BackendComparison comparison = new BackendComparison(one, two, 5);
             List<Row> rows = comparison.ops(1, 7, 64);
-            rows.addAll(comparison.training(data.train(), 16, 4, 5));
+            rows.addAll(TrainingComparison.compare(one, two, TestModels.lenet5(), "sgd", 0.05f, data.train(), 16, 4, 5));
             assertTrue(BackendComparison.allPass(rows), rows.stream().filter(r -> !r.pass()).toList().toString());
             Set<String> ops = rows.stream().map(r -> r.op().split(":| \\(")[0]).collect(Collectors.toSet());
             assertEquals(Set.of("upload/download f32", "upload/download i32", "view", "zero", "sgdUpdate", "adamUpdate",
@@ -49,11 +54,11 @@ class BackendComparisonTest {
             Backend wrong = new ReluIgnoringPool(inner);
             BackendComparison comparison = new BackendComparison(reference, wrong, 5);
             List<Row> rows = comparison.ops(7);
-            rows.addAll(comparison.training(data.train(), 16, 4, 5));
+            rows.addAll(TrainingComparison.compare(reference, wrong, TestModels.lenet5(), "sgd", 0.05f, data.train(), 16, 4, 5));
             assertFalse(BackendComparison.allPass(rows));
             for (Row r : rows) {
                 boolean shouldFail = r.op().equals("maxPool2x2Backward (relu before)") || r.op().equals("train: parameters")
-                        || r.op().equals("train: momentum");
+                        || r.op().equals("train: optimizer momentum");
                 assertEquals(!shouldFail, r.pass(), r.toString());
                 if (shouldFail) {
                     assertTrue(r.maxAbs() > BackendComparison.OP_ABS, r.toString());

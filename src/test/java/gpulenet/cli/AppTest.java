@@ -6,6 +6,8 @@ import gpulenet.SpecialFiles;
 import gpulenet.data.IdxFiles;
 import gpulenet.model.Checkpoint;
 import gpulenet.model.Parameters;
+import gpulenet.model.TestModels;
+import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.model.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -128,7 +130,9 @@ class AppTest {
         Files.delete(data.resolve("train-images-idx3-ubyte"));
         Files.writeString(data.resolve("train-labels-idx1-ubyte"), "a broken training file");
         Path ckpt = dir.resolve("init.safetensors");
-        new Checkpoint(Parameters.initialValues(1), null, Map.of()).write(ckpt);
+        try (CpuBackend backend = new CpuBackend(1)) {
+            TestModels.lenet5Checkpoint(backend, TestModels.lenet5InitialValues(1), null, Map.of()).write(ckpt);
+        }
 
         Run eval = run("eval", "--checkpoint", ckpt.toString(), "--data", data.toString(), "--device", "cpu");
         assertEquals(0, eval.code(), eval.err());
@@ -167,11 +171,12 @@ class AppTest {
         assertTrue(diverged.err().matches("gpu-lenet: error: training diverged at epoch 1, step \\d: the loss is "
                 + "(NaN|infinite); try a lower --lr \\(was 1e\\+06\\)\n"), diverged.err());
 
-        float[] values = Parameters.initialValues(1);
-        values[Parameters.spec("fc2.weight").offset() + 7] = Float.NaN;
+        float[] values = TestModels.lenet5InitialValues(1);
+        List<Parameters.Spec> specs = TestModels.lenet5Specs();
+        values[specs.stream().filter(s -> s.name().equals("fc2.weight")).findFirst().orElseThrow().offset() + 7] = Float.NaN;
         Safetensors.Writer w = new Safetensors.Writer();
-        for (Parameters.Spec s : Parameters.SPECS) {
-            w.add(s.name(), s.shape(), Parameters.slice(values, s.name()));
+        for (Parameters.Spec s : specs) {
+            w.add(s.name(), s.shape(), TestModels.slice(values, s.name()));
         }
         Path nan = dir.resolve("nan.safetensors");
         w.writeAtomically(nan);
@@ -239,7 +244,10 @@ class AppTest {
                     Checkpoint.LR_DECAY, "0.7"));
             meta.put(c[0], c[1]);
             Path file = dir.resolve(c[0] + ".safetensors");
-            new Checkpoint(Parameters.initialValues(1), new float[Parameters.TOTAL], meta).write(file);
+            try (CpuBackend backend = new CpuBackend(1)) {
+                TestModels.lenet5Checkpoint(backend, TestModels.lenet5InitialValues(1), new float[TestModels.lenet5Total()], meta)
+                        .write(file);
+            }
             Run r = run("train", "--device", "cpu", "--resume", file.toString(), "--epochs", "2");
             assertEquals(2, r.code(), r.err());
             assertEquals("gpu-lenet: error: " + file + ": checkpoint metadata " + c[0] + " " + c[1] + " is invalid (" + c[2] + ")\n",

@@ -1,6 +1,7 @@
 package gpulenet.model;
 
 import gpulenet.InputException;
+import gpulenet.backend.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,7 +20,10 @@ class CheckpointWriteTest {
     @Test
     void aWriteErrorCarriesTheReasonNotJustThePath() throws Exception {
         Path file = Files.writeString(dir.resolve("file"), "x").resolve("model.safetensors");
-        Checkpoint checkpoint = new Checkpoint(new float[Parameters.TOTAL], null, Map.of());
+        Checkpoint checkpoint;
+        try (CpuBackend backend = new CpuBackend(1)) {
+            checkpoint = TestModels.lenet5Checkpoint(backend, new float[TestModels.lenet5Total()], null, Map.of());
+        }
         InputException e = assertThrows(InputException.class, () -> checkpoint.write(file));
         assertEquals(file + ": cannot write checkpoint: not a directory", e.getMessage());
     }

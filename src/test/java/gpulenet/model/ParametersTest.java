@@ -18,15 +18,15 @@ class ParametersTest {
     @Test
     void namesShapesAndOrderAreThoseOfPyTorchsStateDict() {
         List<String> names = new ArrayList<>();
-        for (Parameters.Spec s : Parameters.SPECS) {
+        for (Parameters.Spec s : TestModels.lenet5Specs()) {
             names.add(s.name() + Arrays.toString(s.shape()));
         }
         assertEquals(List.of("conv1.weight[6, 1, 5, 5]", "conv1.bias[6]", "conv2.weight[16, 6, 5, 5]", "conv2.bias[16]",
                 "fc1.weight[120, 400]", "fc1.bias[120]", "fc2.weight[84, 120]", "fc2.bias[84]",
                 "fc3.weight[10, 84]", "fc3.bias[10]"), names);
-        assertEquals(61706, Parameters.TOTAL);
+        assertEquals(61706, TestModels.lenet5Total());
         try (Backend backend = new CpuBackend(1)) {
-            Parameters p = new Parameters(backend);
+            Parameters p = TestModels.lenet5Parameters(backend);
             assertArrayEquals(new int[]{120, 400}, p.value("fc1.weight").shape());
             assertArrayEquals(new int[]{16}, p.grad("conv2.bias").shape());
         }
@@ -34,9 +34,9 @@ class ParametersTest {
 
     @Test
     void initIsUniformWithinOneOverSqrtFanInPerTensor() {
-        float[] flat = Parameters.initialValues(7);
-        for (Parameters.Spec s : Parameters.SPECS) {
-            float[] v = Parameters.slice(flat, s.name());
+        float[] flat = TestModels.lenet5InitialValues(7);
+        for (Parameters.Spec s : TestModels.lenet5Specs()) {
+            float[] v = TestModels.slice(flat, s.name());
             double bound = 1 / Math.sqrt(s.fanIn());
             double max = 0, sum = 0, sumSq = 0;
             for (float x : v) {
@@ -57,19 +57,19 @@ class ParametersTest {
 
     @Test
     void initIsAFunctionOfTheSeed() {
-        assertArrayEquals(Parameters.initialValues(42), Parameters.initialValues(42));
-        assertFalse(Arrays.equals(Parameters.initialValues(42), Parameters.initialValues(43)));
+        assertArrayEquals(TestModels.lenet5InitialValues(42), TestModels.lenet5InitialValues(42));
+        assertFalse(Arrays.equals(TestModels.lenet5InitialValues(42), TestModels.lenet5InitialValues(43)));
     }
 
     @Test
     void viewsShareTheFlatBuffers() {
         try (Backend backend = new CpuBackend(1)) {
-            Parameters p = new Parameters(backend);
+            Parameters p = TestModels.lenet5Parameters(backend);
             p.initialize(5);
             float[] bias = new float[10];
             backend.download(p.value("fc3.bias"), bias);
-            assertArrayEquals(Parameters.slice(Parameters.initialValues(5), "fc3.bias"), bias);
-            assertEquals(Parameters.TOTAL - 10, Parameters.spec("fc3.bias").offset());
+            assertArrayEquals(TestModels.slice(TestModels.lenet5InitialValues(5), "fc3.bias"), bias);
+            assertEquals(p.total() - 10, p.spec("fc3.bias").offset());
         }
     }
 }

@@ -7,11 +7,14 @@ import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
 import gpulenet.model.Checkpoint;
-import gpulenet.model.Parameters;
+import gpulenet.model.Presets;
+import gpulenet.model.TestModels;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -89,8 +92,50 @@ class TrainerTest {
         assertEquals(1, epochs.size());
         assertEquals(2, epochs.get(0).epoch());
         assertArrayEquals(straight.parameters().downloadValues(), resumed.parameters().downloadValues());
-        assertArrayEquals(straight.parameters().downloadMomentum(), resumed.parameters().downloadMomentum());
+        assertArrayEquals(momentum(straight), momentum(resumed));
         assertEquals(straight.loggedLosses().subList(10, 20), resumed.loggedLosses());
+    }
+
+    private static float[] momentum(Trainer t) {
+        return t.parameters().download(t.optimizer().state().get("momentum"));
+    }
+
+    /** Adam's moments and step count, and Dropout2d's masks, carry over a resume: the same bits as a run straight through. */
+    @ParameterizedTest
+    @ValueSource(strings = {"lenet5-adam", "cnn-dropout"})
+    void resumeIsBitIdenticalForAdamAndDropout(String preset) {
+        Presets.Preset p = Presets.get(preset);
+        TrainConfig two = new TrainConfig(2, 64, p.defaults().optimizer(), p.defaults().lr(), p.defaults().momentum(), 0f,
+                1f, 5, 1, false, null);
+        Trainer straight = new Trainer(backend, small, p.model(), two, new PrintWriter(new StringWriter()), false);
+        straight.run();
+
+        Path file = dir.resolve("epoch1.safetensors");
+        Trainer first = new Trainer(backend, small, p.model(), new TrainConfig(1, 64, p.defaults().optimizer(),
+                p.defaults().lr(), p.defaults().momentum(), 0f, 1f, 5, 1, false, file), new PrintWriter(new StringWriter()), false);
+        first.run();
+        Checkpoint saved = Checkpoint.read(file);
+        assertEquals(p.model(), saved.model(null), "the checkpoint rebuilds the network");
+        Trainer resumed = new Trainer(backend, small, saved.model(null), two, new PrintWriter(new StringWriter()), false);
+        resumed.resumeFrom(saved, file);
+        resumed.run();
+        assertArrayEquals(straight.parameters().downloadValues(), resumed.parameters().downloadValues());
+        for (String state : straight.optimizer().state().keySet()) {
+            assertArrayEquals(straight.parameters().download(straight.optimizer().state().get(state)),
+                    resumed.parameters().download(resumed.optimizer().state().get(state)), state);
+        }
+        assertEquals(straight.loggedLosses().subList(10, 20), resumed.loggedLosses());
+    }
+
+    @Test
+    void aCheckpointOfAnotherOptimizerIsRefusedOnResume() {
+        Path file = dir.resolve("sgd.safetensors");
+        trainer(config(1, 5).withSave(file), new StringWriter()).run();
+        Presets.Preset adam = Presets.get("lenet5-adam");
+        Trainer t = new Trainer(backend, small, adam.model(), new TrainConfig(2, 64, "adam", 0.001f, 0f, 0f, 1f, 5, 1,
+                false, null), new PrintWriter(new StringWriter()), false);
+        InputException e = assertThrows(InputException.class, () -> t.resumeFrom(Checkpoint.read(file), file));
+        assertTrue(e.getMessage().contains("written by sgd"), e.getMessage());
     }
 
     @Test
@@ -121,7 +166,8 @@ class TrainerTest {
 
     @Test
     void weightsWithoutMomentumCannotBeResumed() {
-        Checkpoint weightsOnly = new Checkpoint(Parameters.initialValues(1), null, Map.of(Checkpoint.EPOCH, "1", Checkpoint.STEP, "9"));
+        Checkpoint weightsOnly = TestModels.lenet5Checkpoint(backend, TestModels.lenet5InitialValues(1), null,
+                Map.of(Checkpoint.EPOCH, "1", Checkpoint.STEP, "9"));
         InputException e = assertThrows(InputException.class,
                 () -> trainer(config(2, 5), new StringWriter()).resumeFrom(weightsOnly, Path.of("w.safetensors")));
         assertTrue(e.getMessage().contains("no optimizer state"), e.getMessage());
@@ -157,7 +203,8 @@ class TrainerTest {
         DataSets odd = new DataSets("big", big, small.test());
         InputException e = assertThrows(InputException.class,
                 () -> new Trainer(backend, odd, config(1, 1), new PrintWriter(new StringWriter()), false));
-        assertEquals("big-train: images are 32x32, but LeNet-5 here takes 28x28", e.getMessage());
+        assertEquals("big-train has 32x32 images, and the lenet5 network does not take them: layer fc1 (Linear(in_features=400, "
+                + "out_features=120, bias=True)) gets input [576] per sample, but it needs [400]", e.getMessage());
     }
 
     @Test
@@ -194,7 +241,8 @@ class TrainerTest {
 
     @Test
     void aTensorLargerThanABackendHoldsIsRefusedWithTheBatchThatFits() {
-        InputException e = assertThrows(InputException.class, () -> MemoryEstimate.requireFits(backend, small, 500_000));
+        InputException e = assertThrows(InputException.class, () -> MemoryEstimate.requireFits(backend, small,
+                TestModels.lenet5(), config(1, 5).withBatchSize(500_000)));
         assertEquals("--batch-size 500000 needs a tensor of 2352000000 elements (F32[500000, 6, 28, 28]), more than the "
                 + Tensor.MAX_ELEMENTS + " one tensor can hold; use --batch-size 456522 or less", e.getMessage());
         assertTrue(456_522L * 6 * 28 * 28 <= Tensor.MAX_ELEMENTS && 456_523L * 6 * 28 * 28 > Tensor.MAX_ELEMENTS);
@@ -206,7 +254,7 @@ class TrainerTest {
         DataSets slice = new DataSets("mnist-4k", head(mnist.train(), 4096), head(mnist.test(), 16));
         TrainConfig one = new TrainConfig(1, 4096, 0.05f, 0.9f, 0f, 1f, 5, 1, true, null);
         try (Backend fresh = new CpuBackend(2)) {
-            long estimate = MemoryEstimate.of(fresh, slice, 4096).bytes(fresh.freeMemory());
+            long estimate = MemoryEstimate.of(fresh, slice, TestModels.lenet5(), one, 4096).bytes(fresh.freeMemory());
             long before = usedHeap();
             Trainer t = new Trainer(fresh, slice, one, new PrintWriter(new StringWriter()), false);
             t.run();

@@ -3,6 +3,8 @@ package gpulenet.backend.cuda;
 import gpulenet.backend.BackendComparison;
 import gpulenet.backend.BackendComparison.Row;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.cli.TrainingComparison;
+import gpulenet.model.TestModels;
 import gpulenet.data.DataSets;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,7 +28,7 @@ class CudaSelftestComparisonTest {
         try (CpuBackend cpu = new CpuBackend(2); CudaBackend cuda = new CudaBackend(new EmulatedDriver(true), gemm)) {
             BackendComparison comparison = new BackendComparison(cpu, cuda, 11);
             List<Row> rows = comparison.ops(1, 7, 64);
-            rows.addAll(comparison.training(DataSets.embedded().train(), 16, 3, 11));
+            rows.addAll(TrainingComparison.compare(cpu, cuda, TestModels.lenet5(), "sgd", 0.05f, DataSets.embedded().train(), 16, 3, 11));
             assertTrue(rows.size() > 40, "rows: " + rows.size());
             assertTrue(BackendComparison.allPass(rows), rows.stream().filter(r -> !r.pass()).toList().toString());
         }

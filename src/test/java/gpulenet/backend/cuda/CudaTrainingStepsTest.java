@@ -7,44 +7,57 @@ import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
 import gpulenet.backend.Tensor;
 import gpulenet.backend.cpu.CpuBackend;
-import gpulenet.model.LeNet5;
+import gpulenet.model.Model;
+import gpulenet.model.Network;
 import gpulenet.model.Parameters;
+import gpulenet.model.Presets;
+import gpulenet.optim.Optimizer;
+import gpulenet.optim.Optimizers;
+import gpulenet.train.TrainingStep;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * LeNet-5 training steps on the CUDA backend (emulated driver) against the CPU backend: batches
- * gathered on the device from a uint8 data set and a shuffled order, forward, loss, backward and
- * momentum SGD, with either GEMM. Also checks the step loop allocates no device memory and waits for
- * the device only where the stats are read.
+ * Training steps of every preset on the CUDA backend (emulated driver) against the CPU backend: batches
+ * gathered on the device from a uint8 data set and a shuffled order, Dropout2d masks, forward, loss,
+ * backward and the preset's optimizer, with either GEMM for LeNet-5. Also checks the step loop allocates
+ * no device memory and waits for the device only where the stats are read.
  */
 class CudaTrainingStepsTest {
 
     private static final int SAMPLES = 40;
     private static final int BATCH = 8;
     private static final int STEPS = 4;
-    private static final float LR = 0.05f;
     private static final float MOMENTUM = 0.9f;
     private static final double ABS = 1e-4;
     private static final double REL = 1e-3;
 
     /** What a run of {@link #STEPS} steps leaves behind. */
-    private record Run(float[] losses, float[] correct, float[] params, float[] momentum) {
+    private record Run(float[] losses, float[] correct, float[] params, float[][] state) {
+    }
+
+    static Stream<Arguments> presetsAndGemms() {
+        return Stream.of(Arguments.of("lenet5", GemmChoice.CUBLAS), Arguments.of("lenet5", GemmChoice.KERNEL),
+                Arguments.of("lenet5-adam", GemmChoice.KERNEL), Arguments.of("lenet5-32", GemmChoice.KERNEL),
+                Arguments.of("cnn-dropout", GemmChoice.KERNEL), Arguments.of("cnn3", GemmChoice.KERNEL));
     }
 
     @ParameterizedTest
-    @EnumSource(value = GemmChoice.class, names = {"CUBLAS", "KERNEL"})
-    void stepsMatchTheCpuBackend(GemmChoice gemm) {
+    @MethodSource("presetsAndGemms")
+    void stepsMatchTheCpuBackend(String preset, GemmChoice gemm) {
+        Presets.Preset p = Presets.get(preset);
         Run cpu;
         try (CpuBackend backend = new CpuBackend(2)) {
-            cpu = train(backend, null);
+            cpu = train(backend, null, p);
         }
         EmulatedDriver driver = new EmulatedDriver(true);
         Run cuda;
         try (CudaBackend backend = new CudaBackend(driver, gemm)) {
             assertEquals(gemm == GemmChoice.CUBLAS, backend.usesCublas());
-            cuda = train(backend, driver);
+            cuda = train(backend, driver, p);
         }
         assertEquals(0, driver.liveAllocations(), "close frees every allocation");
         for (int s = 0; s < STEPS; s++) {
@@ -52,34 +65,42 @@ class CudaTrainingStepsTest {
             assertEquals(cpu.correct[s], cuda.correct[s], "correct count of step " + s);
         }
         assertTrue(cpu.losses[STEPS - 1] < cpu.losses[0], "training lowers the loss on a repeated batch");
-        for (int i = 0; i < Parameters.TOTAL; i++) {
+        for (int i = 0; i < cpu.params.length; i++) {
             assertClose(cpu.params[i], cuda.params[i], "parameter " + i);
-            assertClose(cpu.momentum[i], cuda.momentum[i], "momentum " + i);
+            for (int k = 0; k < cpu.state.length; k++) {
+                assertClose(cpu.state[k][i], cuda.state[k][i], "optimizer state " + k + " element " + i);
+            }
         }
     }
 
     /** Runs the steps; with an emulated driver, also checks the loop neither allocates nor synchronises. */
-    private static Run train(Backend backend, EmulatedDriver driver) {
+    private static Run train(Backend backend, EmulatedDriver driver, Presets.Preset preset) {
+        Model model = preset.model();
+        int size = model.inputSize(28);
         SplittableRandom rng = new SplittableRandom(7);
-        byte[] images = new byte[SAMPLES * LeNet5.IMAGE * LeNet5.IMAGE];
+        byte[] images = new byte[SAMPLES * size * size];
         byte[] labels = new byte[SAMPLES];
         int[] order = new int[SAMPLES];
         for (int i = 0; i < images.length; i++) {
             images[i] = (byte) rng.nextInt(256);
         }
         for (int i = 0; i < SAMPLES; i++) {
-            labels[i] = (byte) rng.nextInt(LeNet5.CLASSES);
+            labels[i] = (byte) rng.nextInt(Model.CLASSES);
             order[i] = (i * 17 + 3) % SAMPLES;
         }
-        Tensor imagesT = backend.allocate(DType.U8, SAMPLES, LeNet5.IMAGE, LeNet5.IMAGE);
+        Tensor imagesT = backend.allocate(DType.U8, SAMPLES, size, size);
         Tensor labelsT = backend.allocate(DType.U8, SAMPLES);
         Tensor orderT = backend.allocate(DType.I32, SAMPLES);
         backend.upload(imagesT, images);
         backend.upload(labelsT, labels);
         backend.upload(orderT, order);
-        Parameters params = new Parameters(backend);
+        Parameters params = new Parameters(backend, model.parameterShapes());
         params.initialize(42);
-        LeNet5 net = new LeNet5(backend, params, BATCH);
+        Network net = Network.forTraining(backend, model, params, size, size, BATCH);
+        Optimizer optimizer = Optimizers.create(preset.defaults().optimizer(), params, MOMENTUM, 0f);
+        TrainingStep step = new TrainingStep(net, optimizer);
+        // ten times the tutorials' rates, so that four steps move the parameters well past the tolerance
+        float lr = preset.defaults().lr() * 10;
 
         float[] losses = new float[STEPS];
         float[] correct = new float[STEPS];
@@ -89,7 +110,7 @@ class CudaTrainingStepsTest {
             // the last step repeats the first batch, so the loss must have dropped
             int start = (s == STEPS - 1 ? 0 : s) * BATCH;
             net.gather(imagesT, labelsT, orderT, start, BATCH);
-            net.trainStep(BATCH, LR, MOMENTUM, 0f, s == 0);
+            step.run(BATCH, lr, 42, s);
             if (driver != null) {
                 assertEquals(syncsBefore, driver.synchronizations(), "a training step waits for the device");
             }
@@ -101,7 +122,8 @@ class CudaTrainingStepsTest {
         if (driver != null) {
             assertEquals(allocationsBefore, driver.allocations(), "training steps allocate device memory");
         }
-        return new Run(losses, correct, params.downloadValues(), params.downloadMomentum());
+        float[][] state = optimizer.state().values().stream().map(params::download).toArray(float[][]::new);
+        return new Run(losses, correct, params.downloadValues(), state);
     }
 
     private static void assertClose(float expected, float actual, String what) {

@@ -1,0 +1,416 @@
+package gpulenet.model;
+
+import gpulenet.backend.Backend;
+import gpulenet.backend.DType;
+import gpulenet.backend.Tensor;
+import gpulenet.model.layer.Conv2d;
+import gpulenet.model.layer.Dropout2d;
+import gpulenet.model.layer.Flatten;
+import gpulenet.model.layer.Layer;
+import gpulenet.model.layer.Linear;
+import gpulenet.model.layer.MaxPool2d;
+import gpulenet.model.layer.ReLU;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link Model} built on a backend for one input size: its layers as {@link Backend} ops, with every
+ * activation and gradient buffer allocated once for {@code maxBatch}; a smaller batch uses views of their
+ * first rows, made once per distinct batch size, so a step allocates nothing.
+ *
+ * <p>Fusion is decided here, from the layer list, for every network alike:
+ * <ul>
+ *   <li>a Conv2d or Linear followed by a ReLU runs as one op, which keeps only the ReLU's output;</li>
+ *   <li>the ReLU's backward is folded into the next op's backward where that op can do it (max-pool's
+ *       backward masks by the pooled value, Linear's by its input, through a Flatten), else it runs in
+ *       place on the gradient;</li>
+ *   <li>Flatten is a view, and Dropout2d and a ReLU that follows anything else run in place.</li>
+ * </ul>
+ * After {@link #backward}, the gradient kept for a Conv2d or Linear is that of its output before its ReLU.
+ */
+public final class Network {
+    private enum Kind { CONV, LINEAR, POOL, DROPOUT, RELU, FLATTEN }
+
+    /** One op of the forward pass: a layer, or a Conv2d/Linear with the ReLU after it. */
+    private static final class Unit {
+        final Kind kind;
+        final Layer layer;
+        final String activationName;
+        final int[] shape;
+        /** Writes its output into its input's buffer (Flatten as a view, Dropout2d and ReLU in place). */
+        final boolean aliasesInput;
+        /** A ReLU (its own or fused) produced this output. */
+        boolean reluOutput;
+        /** The next unit's backward applies this unit's ReLU mask. */
+        boolean reluMaskedByNext;
+        /** MaxPool: its input is a ReLU output whose mask it applies; Linear: the same for its input. */
+        boolean masksInput;
+
+        Unit(Kind kind, Layer layer, String activationName, int[] shape) {
+            this.kind = kind;
+            this.layer = layer;
+            this.activationName = activationName;
+            this.shape = shape;
+            this.aliasesInput = kind == Kind.FLATTEN || kind == Kind.DROPOUT || kind == Kind.RELU;
+        }
+    }
+
+    private final Backend backend;
+    private final Model model;
+    private final Parameters params;
+    private final int maxBatch;
+    private final int height;
+    private final int width;
+    private final boolean training;
+    private final List<Unit> units = new ArrayList<>();
+    /** Index of the first unit with parameters: nothing before it needs a gradient. */
+    private final int firstTrainable;
+    private final Tensor fullInput;
+    private final Tensor fullLabels;
+    private final Tensor[] fullActivation;
+    private final Tensor[] fullGradient;
+    private final Tensor[] fullArgmax;
+    private final Tensor[] fullMask;
+    private final Map<Integer, Views> viewsBySize = new HashMap<>();
+    private final Tensor stats;
+    private Views current;
+
+    /** A network for training: forward, loss with gradient, backward. */
+    public static Network forTraining(Backend backend, Model model, Parameters params, int height, int width, int maxBatch) {
+        return new Network(backend, model, params, height, width, maxBatch, true);
+    }
+
+    /** A network that only runs forward and the loss (evaluation): no gradient buffers, about half the memory. */
+    public static Network forInference(Backend backend, Model model, Parameters params, int height, int width, int maxBatch) {
+        return new Network(backend, model, params, height, width, maxBatch, false);
+    }
+
+    private Network(Backend backend, Model model, Parameters params, int height, int width, int maxBatch,
+                    boolean training) {
+        if (maxBatch <= 0) {
+            throw new IllegalArgumentException("maxBatch must be positive, got " + maxBatch);
+        }
+        this.backend = backend;
+        this.model = model;
+        this.params = params;
+        this.maxBatch = maxBatch;
+        this.height = height;
+        this.width = width;
+        this.training = training;
+        plan(model.layers(), model.outputShapes(height, width));
+        int first = 0;
+        while (units.get(first).layer.parameters().isEmpty()) {
+            first++;
+        }
+        firstTrainable = first;
+
+        int n = units.size();
+        fullInput = backend.allocate(DType.F32, maxBatch, 1, height, width);
+        fullLabels = backend.allocate(DType.I32, maxBatch);
+        fullActivation = new Tensor[n];
+        fullGradient = new Tensor[n];
+        fullArgmax = new Tensor[n];
+        fullMask = new Tensor[n];
+        for (int i = 0; i < n; i++) {
+            Unit u = units.get(i);
+            if (!u.aliasesInput) {
+                fullActivation[i] = backend.allocate(DType.F32, batchShape(maxBatch, u.shape));
+                if (training && i >= firstTrainable) {
+                    fullGradient[i] = backend.allocate(DType.F32, batchShape(maxBatch, u.shape));
+                }
+            }
+            if (u.kind == Kind.POOL) {
+                fullArgmax[i] = backend.allocate(DType.I32, batchShape(maxBatch, u.shape));
+            }
+            if (u.kind == Kind.DROPOUT && training) {
+                fullMask[i] = backend.allocate(DType.F32, maxBatch, u.shape[0]);
+            }
+        }
+        stats = backend.allocate(DType.F32, 2);
+        current = views(maxBatch);
+    }
+
+    /** Groups the layers into units and decides which ReLU masks the next op applies. */
+    private void plan(List<Layer> layers, List<int[]> shapes) {
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            boolean reluNext = i + 1 < layers.size() && layers.get(i + 1) instanceof ReLU;
+            Unit u;
+            if (l instanceof Conv2d || l instanceof Linear) {
+                Kind kind = l instanceof Conv2d ? Kind.CONV : Kind.LINEAR;
+                if (reluNext) {
+                    u = new Unit(kind, l, layers.get(i + 1).name(), shapes.get(i + 1));
+                    u.reluOutput = true;
+                    i++;
+                } else {
+                    u = new Unit(kind, l, l.name(), shapes.get(i));
+                }
+            } else if (l instanceof MaxPool2d) {
+                u = new Unit(Kind.POOL, l, l.name(), shapes.get(i));
+            } else if (l instanceof Dropout2d) {
+                u = new Unit(Kind.DROPOUT, l, l.name(), shapes.get(i));
+            } else if (l instanceof ReLU) {
+                u = new Unit(Kind.RELU, l, l.name(), shapes.get(i));
+                u.reluOutput = true;
+            } else if (l instanceof Flatten) {
+                u = new Unit(Kind.FLATTEN, l, l.name(), shapes.get(i));
+            } else {
+                throw new IllegalStateException("no op for " + l);
+            }
+            units.add(u);
+        }
+        for (int i = 1; i < units.size(); i++) {
+            Unit u = units.get(i);
+            if (u.kind == Kind.POOL && units.get(i - 1).reluOutput) {
+                u.masksInput = true;
+                units.get(i - 1).reluMaskedByNext = true;
+            } else if (u.kind == Kind.LINEAR) {
+                int p = i - 1;
+                while (p > 0 && units.get(p).kind == Kind.FLATTEN) {
+                    p--;
+                }
+                if (units.get(p).reluOutput && units.get(p).kind != Kind.FLATTEN) {
+                    u.masksInput = true;
+                    units.get(p).reluMaskedByNext = true;
+                }
+            }
+        }
+    }
+
+    private static int[] batchShape(int batch, int[] perSample) {
+        int[] shape = new int[perSample.length + 1];
+        shape[0] = batch;
+        System.arraycopy(perSample, 0, shape, 1, perSample.length);
+        return shape;
+    }
+
+    /** The views of every buffer for one batch size. */
+    private final class Views {
+        final int batch;
+        final Tensor x, y;
+        final Tensor[] act, grad, argmax, mask;
+        final Map<String, Tensor> activations = new HashMap<>();
+        final Map<String, Tensor> gradients = new HashMap<>();
+        final Map<String, Tensor> masks = new HashMap<>();
+
+        Views(int b) {
+            batch = b;
+            int n = units.size();
+            x = backend.view(fullInput, 0, b, 1, height, width);
+            y = backend.view(fullLabels, 0, b);
+            act = new Tensor[n];
+            grad = new Tensor[n];
+            argmax = new Tensor[n];
+            mask = new Tensor[n];
+            activations.put("input", x);
+            for (int i = 0; i < n; i++) {
+                Unit u = units.get(i);
+                int[] shape = batchShape(b, u.shape);
+                Tensor inputAct = i == 0 ? x : act[i - 1];
+                act[i] = u.aliasesInput ? backend.view(inputAct, 0, shape) : backend.view(fullActivation[i], 0, shape);
+                activations.put(u.activationName, act[i]);
+                if (training && i >= firstTrainable) {
+                    grad[i] = u.aliasesInput ? backend.view(grad[i - 1], 0, shape) : backend.view(fullGradient[i], 0, shape);
+                    if (!u.aliasesInput) {
+                        gradients.put(u.layer.name(), grad[i]);
+                    }
+                }
+                if (fullArgmax[i] != null) {
+                    argmax[i] = backend.view(fullArgmax[i], 0, shape);
+                }
+                if (fullMask[i] != null) {
+                    mask[i] = backend.view(fullMask[i], 0, b, u.shape[0]);
+                    masks.put(u.layer.name(), mask[i]);
+                }
+            }
+        }
+    }
+
+    private Views views(int batch) {
+        if (current != null && current.batch == batch) {
+            return current;
+        }
+        if (batch <= 0 || batch > maxBatch) {
+            throw new IllegalArgumentException("batch " + batch + " outside [1, " + maxBatch + "]");
+        }
+        current = viewsBySize.computeIfAbsent(batch, Views::new);
+        return current;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    public Parameters parameters() {
+        return params;
+    }
+
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    /** Gathers and normalises samples order[start .. start+batch) of a device-resident data set into the input. */
+    public void gather(Tensor images, Tensor labels, Tensor order, int start, int batch) {
+        Views v = views(batch);
+        InputTransform t = model.transform();
+        backend.gatherBatch(images, labels, order, start, t.mean(), t.std(), v.x, v.y);
+    }
+
+    /**
+     * Draws the Dropout2d masks of a training step from (seed, step): the same on every backend and in a
+     * resumed run. Each Dropout2d layer after the first mixes its index into the seed.
+     */
+    public void drawDropoutMasks(int batch, long seed, long step) {
+        Views v = views(batch);
+        int k = 0;
+        for (int i = 0; i < units.size(); i++) {
+            if (v.mask[i] != null) {
+                float p = ((Dropout2d) units.get(i).layer).p();
+                backend.dropout2dMask(v.mask[i], seed ^ (k * 0x9E3779B97F4A7C15L), step, p);
+                k++;
+            }
+        }
+    }
+
+    /**
+     * Runs the layers. With {@code train}, Dropout2d applies the masks last drawn (or uploaded into
+     * {@link #dropoutMask}); without, it is the identity, as in PyTorch's eval mode.
+     */
+    public void forward(int batch, boolean train) {
+        if (train) {
+            requireTraining();
+        }
+        Views v = views(batch);
+        for (int i = 0; i < units.size(); i++) {
+            Unit u = units.get(i);
+            Tensor in = i == 0 ? v.x : v.act[i - 1];
+            switch (u.kind) {
+                case CONV -> {
+                    Conv2d c = (Conv2d) u.layer;
+                    backend.conv2dForward(in, params.value(c.name() + ".weight"), params.value(c.name() + ".bias"),
+                            c.padding(), u.reluOutput, v.act[i]);
+                }
+                case LINEAR -> backend.linearForward(in, params.value(u.layer.name() + ".weight"),
+                        params.value(u.layer.name() + ".bias"), u.reluOutput, v.act[i]);
+                case POOL -> backend.maxPool2x2Forward(in, v.act[i], v.argmax[i]);
+                case DROPOUT -> {
+                    if (train) {
+                        backend.dropout2dForward(in, v.mask[i], v.act[i]);
+                    }
+                }
+                case RELU -> backend.reluForward(in, v.act[i]);
+                case FLATTEN -> { }
+            }
+        }
+    }
+
+    /**
+     * Adds the batch's loss sum and correct count to {@link #stats()}; with {@code gradient}, also writes
+     * d(mean loss)/d logits for {@link #backward}.
+     */
+    public void loss(int batch, boolean gradient) {
+        if (gradient) {
+            requireTraining();
+        }
+        Views v = views(batch);
+        int last = units.size() - 1;
+        backend.softmaxCrossEntropy(v.act[last], v.y, gradient ? v.grad[last] : null, stats);
+    }
+
+    /** Every parameter gradient, from the logits gradient written by {@link #loss}. */
+    public void backward(int batch) {
+        requireTraining();
+        Views v = views(batch);
+        for (int i = units.size() - 1; i >= firstTrainable; i--) {
+            Unit u = units.get(i);
+            Tensor g = v.grad[i];
+            if (u.reluOutput && !u.reluMaskedByNext) {
+                backend.reluBackward(g, v.act[i], g);
+            }
+            Tensor in = i == 0 ? v.x : v.act[i - 1];
+            Tensor dx = i == firstTrainable ? null : v.grad[i - 1];
+            switch (u.kind) {
+                case CONV -> {
+                    Conv2d c = (Conv2d) u.layer;
+                    backend.conv2dBackward(in, params.value(c.name() + ".weight"), g, c.padding(), dx,
+                            params.grad(c.name() + ".weight"), params.grad(c.name() + ".bias"));
+                }
+                case LINEAR -> backend.linearBackward(in, params.value(u.layer.name() + ".weight"), g,
+                        u.masksInput && dx != null, dx, params.grad(u.layer.name() + ".weight"),
+                        params.grad(u.layer.name() + ".bias"));
+                case POOL -> backend.maxPool2x2Backward(g, v.act[i], v.argmax[i], u.masksInput, dx);
+                case DROPOUT -> backend.dropout2dBackward(g, v.mask[i], g);
+                case RELU, FLATTEN -> { }
+            }
+        }
+    }
+
+    private void requireTraining() {
+        if (!training) {
+            throw new IllegalStateException("this network was built for inference and keeps no gradient buffers");
+        }
+    }
+
+    /** F32 [2]: summed loss and correct count since the last {@link #resetStats()}. */
+    public Tensor stats() {
+        return stats;
+    }
+
+    /** Downloads the stats (a synchronisation point on a GPU): {loss sum, correct count}. */
+    public float[] readStats() {
+        float[] out = new float[2];
+        backend.download(stats, out);
+        return out;
+    }
+
+    public void resetStats() {
+        backend.zero(stats);
+    }
+
+    /**
+     * The output of the named layer for a batch of {@code batch} ("input" for the gathered input). A Conv2d
+     * or Linear fused with the ReLU after it keeps only the ReLU's output, under the ReLU's name; a layer
+     * that runs in place (Dropout2d, a ReLU after anything else) shares its input's buffer.
+     */
+    public Tensor activation(String name, int batch) {
+        return lookup(views(batch).activations, name, "activation");
+    }
+
+    /** The output of the last layer, F32 [batch, 10]: what the loss sees. */
+    public Tensor logits(int batch) {
+        return views(batch).act[units.size() - 1];
+    }
+
+    /** The I32 labels of the current input. */
+    public Tensor labels(int batch) {
+        return views(batch).y;
+    }
+
+    /**
+     * The gradient of the named Conv2d, Linear or MaxPool2d layer's output after {@link #backward} (before
+     * the ReLU for a Conv2d or Linear fused with one).
+     */
+    public Tensor gradient(String name, int batch) {
+        return lookup(views(batch).gradients, name, "gradient");
+    }
+
+    /** The F32 [B,C] mask of the named Dropout2d layer: 1/(1-p) for a kept channel, 0 for a dropped one. */
+    public Tensor dropoutMask(String name, int batch) {
+        return lookup(views(batch).masks, name, "dropout mask");
+    }
+
+    private static Tensor lookup(Map<String, Tensor> map, String name, String what) {
+        Tensor t = map.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("the network keeps no " + what + " named " + name + "; it keeps " + map.keySet());
+        }
+        return t;
+    }
+}
