@@ -25,12 +25,13 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code selftest}: the CUDA backend against the CPU backend (the oracle) on this host's GPU, op by op on
- * random inputs and over a few LeNet-5 training steps on real data. Exit 0 when everything matches, 1 on
+ * random inputs (LeNet-5's shapes, odd ones and the other tutorials' convolutions) and over a few training
+ * steps of every preset network on real data. Exit 0 when everything matches, 1 on
  * any mismatch, 2 when no GPU is usable.
  */
 @Command(name = "selftest", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Check the GPU against the CPU: every op at batch 1, 7 and 64 on random data, and a few "
-                + "training steps on real data.", "Exit 0 when all pass, 1 on any failure, 2 without a usable GPU."})
+                + "training steps of every preset network on real data.", "Exit 0 when all pass, 1 on any failure, 2 without a usable GPU."})
 public final class SelftestCommand implements Callable<Integer> {
     static final int[] BATCHES = {1, 7, 64};
     static final int TRAIN_BATCH = 64;
@@ -70,6 +71,7 @@ public final class SelftestCommand implements Callable<Integer> {
             DataSets sets = data.load();
             BackendComparison comparison = new BackendComparison(cpu, cuda, seed);
             rows.addAll(comparison.ops(BATCHES));
+            rows.addAll(comparison.tutorialConvolutions(TRAIN_BATCH));
             for (Presets.Preset p : Presets.ALL) {
                 Model model = p.model();
                 rows.addAll(TrainingComparison.compare(cpu, cuda, model, p.defaults().optimizer(), p.defaults().lr(),
