@@ -1,0 +1,40 @@
+package gpulenet.cli;
+
+import gpulenet.InputException;
+import gpulenet.backend.Backend;
+import gpulenet.model.Checkpoint;
+import gpulenet.model.Model;
+import gpulenet.model.Parameters;
+import gpulenet.model.Presets;
+
+import java.nio.file.Path;
+
+/**
+ * A checkpoint read for inference (eval, predict): the network it records, or the one --model/--model-file
+ * name for a weights-only file, with --normalize/--resize applied, and its weights, which must be finite.
+ *
+ * @param file  the checkpoint's path as the user gave it
+ * @param saved the checkpoint
+ * @param model the network and input transform the weights are used with
+ */
+record CheckpointModel(Path file, Checkpoint saved, Model model) {
+    /**
+     * Reads {@code file} and resolves its network through {@code options} (the default preset when the file
+     * records none and no flag names one). Non-finite weights are refused with "FILE: WHAT, so {@code
+     * consequence}".
+     */
+    static CheckpointModel read(Path file, ModelOptions options, String consequence) {
+        Checkpoint saved = Checkpoint.read(file);
+        saved.nonFiniteWeights().ifPresent(problem -> {
+            throw new InputException(file + ": " + problem + ", so " + consequence);
+        });
+        return new CheckpointModel(file, saved, options.resolve(saved.model(Presets.get(Presets.DEFAULT).model())));
+    }
+
+    /** The weights, uploaded to {@code backend} (checked against the network first: names and shapes). */
+    Parameters weightsOn(Backend backend) {
+        Parameters params = new Parameters(backend, model.parameterShapes());
+        saved.applyTo(params, null);
+        return params;
+    }
+}
