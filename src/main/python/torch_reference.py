@@ -5,11 +5,13 @@ The same network, loss (mean softmax cross-entropy), optimizer and input transfo
 the whole data set normalised and moved to the device once (no DataLoader): PyTorch at its best for
 these small models. `gpu-lenet bench --pytorch "python3 src/main/python/torch_reference.py"` runs it
 with --data, --device, --batch, --epochs, --lr, --momentum, --seed (and --threads on the CPU) and reads
-the JSON line it prints after each epoch (train_s, images_per_s, test_acc, torch, ...).
+the JSON line it prints after each epoch (train_s, images_per_s, test_acc, test_correct of test_images,
+torch, ...). --save writes the final state_dict as safetensors, which gpu-lenet's eval --model NAME reads.
 
 Models (parameter names as in the tutorials, so state_dicts load either way):
   lenet5       conv1 5x5 pad 2, 28x28 input; SGD lr 0.05 momentum 0.9, lr x0.7 per epoch, (x-0.5)/0.5
                (gpu-lenet's defaults); with --optimizer adam: Adam lr 0.001, x/255
+  lenet5-adam  the same network with Adam lr 0.001 on x/255 (tutorial 004; gpu-lenet's preset of that name)
   lenet5-32    conv1 unpadded, input resized to 32x32 (PIL bilinear, as torchvision's Resize((32,32)));
                SGD lr 0.001 momentum 0.9, (x-0.1307)/0.3081
   cnn-dropout  2 conv, Dropout2d(0.25), 2 linear (ReLU on the logits); SGD lr 0.01, (x-0.5)/0.5
@@ -83,6 +85,7 @@ def cnn3():
 # name -> (constructor, input side, default optimizer, default resize)
 MODELS = {
     'lenet5': (lambda: LeNet5(padding=2), 28, 'sgd', None),
+    'lenet5-adam': (lambda: LeNet5(padding=2), 28, 'adam', None),
     'lenet5-32': (lambda: LeNet5(padding=0), 32, 'sgd', 32),
     'cnn-dropout': (CnnDropout, 28, 'sgd', None),
     'cnn3': (cnn3, 28, 'adam', None),
@@ -91,6 +94,7 @@ MODELS = {
 SETUPS = {
     ('lenet5', 'sgd'): dict(lr=0.05, momentum=0.9, lr_decay=0.7, normalize=(0.5, 0.5)),
     ('lenet5', 'adam'): dict(lr=0.001, normalize=None),
+    ('lenet5-adam', 'adam'): dict(lr=0.001, normalize=None),
     ('lenet5-32', 'sgd'): dict(lr=0.001, momentum=0.9, normalize=(0.1307, 0.3081)),
     ('cnn-dropout', 'sgd'): dict(lr=0.01, momentum=0.0, normalize=(0.5, 0.5)),
     ('cnn3', 'adam'): dict(lr=0.0001, normalize=None),
@@ -118,7 +122,9 @@ def parse_args(argv):
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--threads', type=int, default=0, help='torch CPU threads (default: torch decides)')
     ap.add_argument('--limit', type=int, default=0, help='use only the first N images of each split (quick checks)')
-    ap.add_argument('--save', metavar='FILE.safetensors', help='write the final state_dict (needs safetensors)')
+    ap.add_argument('--save', metavar='FILE.safetensors',
+                    help='write the final state_dict as safetensors: with the safetensors package when this Python '
+                    'has it, else with a writer of its own that gives the same bytes')
     return ap.parse_args(argv)
 
 
@@ -146,15 +152,11 @@ def resolve(a):
         raise UserError('--mode graph captures a CUDA graph: it needs --device cuda')
     if a.mode == 'compile' and not hasattr(torch, 'compile'):
         raise UserError(f'--mode compile needs PyTorch 2.x (torch.compile); this is torch {torch.__version__}')
+    if a.save and not os.path.isdir(os.path.dirname(os.path.abspath(a.save))):
+        raise UserError(f'--save {a.save}: no such directory')  # found now, not after the training
     if a.device == 'cuda' and not torch.cuda.is_available():
         raise UserError(f'--device cuda: CUDA is not available to this torch ({torch.__version__}, '
                         f'built for CUDA {torch.version.cuda or "none"})')
-    if a.save:
-        try:
-            import safetensors.torch  # noqa: F401  (checked now, not after the training)
-        except ImportError:
-            raise UserError('--save needs the safetensors package (pip install safetensors), '
-                            'which this Python cannot import')
     return a
 
 
@@ -269,7 +271,8 @@ class GraphStep:
 
 
 def evaluate(net, x, y):
-    """Test loss (mean) and accuracy in %, in eval mode (dropout off), 1000 images at a time."""
+    """Test loss (mean) and the number of correct predictions (argmax, the first on ties), in eval mode
+    (dropout off), 1000 images at a time."""
     net.eval()
     loss, correct = 0.0, 0
     with torch.no_grad():
@@ -278,16 +281,56 @@ def evaluate(net, x, y):
             loss += F.cross_entropy(z, y[k:k + 1000], reduction='sum').item()
             correct += (z.argmax(1) == y[k:k + 1000]).sum().item()
     net.train()
-    return loss / len(x), correct / len(x) * 100
+    return loss / len(x), correct
+
+
+# safetensors' dtypes in the order of its Dtype enum (increasing alignment): save_file writes the tensors
+# sorted by that order, descending, then by name
+SAFETENSORS_DTYPES = [(torch.bool, 'BOOL'), (torch.uint8, 'U8'), (torch.int8, 'I8'), (torch.int16, 'I16'),
+                      (torch.float16, 'F16'), (torch.int32, 'I32'), (torch.float32, 'F32'), (torch.float64, 'F64'),
+                      (torch.int64, 'I64')]
+
+
+def safetensors_bytes(tensors, metadata=None):
+    """What safetensors.torch.save_file(tensors, path, metadata) writes, for CPU tensors of the dtypes above:
+    an 8-byte little-endian header length, the JSON header (compact, "__metadata__" first, then each tensor's
+    dtype, shape and data_offsets) padded with spaces to a multiple of 8, then the tensors' little-endian bytes
+    back to back in header order. The package writes the metadata keys in its hash map's order, which varies
+    from run to run; here they keep the order given."""
+    rank = {dtype: (i, name) for i, (dtype, name) in enumerate(SAFETENSORS_DTYPES)}
+    for k, v in tensors.items():
+        if v.dtype not in rank:
+            raise UserError(f'--save: tensor {k} is {v.dtype}, which this writer does not handle (install safetensors)')
+    header, data, offset = {}, [], 0
+    if metadata:
+        header['__metadata__'] = metadata
+    for k in sorted(tensors, key=lambda k: (-rank[tensors[k].dtype][0], k)):
+        v = tensors[k].detach().cpu().contiguous().numpy()
+        b = v.astype(v.dtype.newbyteorder('<')).tobytes()
+        header[k] = {'dtype': rank[tensors[k].dtype][1], 'shape': list(v.shape), 'data_offsets': [offset, offset + len(b)]}
+        data.append(b)
+        offset += len(b)
+    text = json.dumps(header, separators=(',', ':'), ensure_ascii=False).encode()
+    text += b' ' * (-len(text) % 8)
+    return b''.join([len(text).to_bytes(8, 'little'), text] + data)
 
 
 def save(a, net):
-    from safetensors.torch import save_file
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    save_file(state, a.save, metadata={
+    metadata = {
         'model': a.model, 'optimizer': a.optimizer, 'lr': str(a.lr), 'momentum': str(a.momentum),
         'lr_decay': str(a.lr_decay), 'normalize': json.dumps(a.normalize), 'resize': json.dumps(a.resize),
-        'epochs': str(a.epochs), 'batch_size': str(a.batch), 'seed': str(a.seed), 'torch': torch.__version__})
+        'epochs': str(a.epochs), 'batch_size': str(a.batch), 'seed': str(a.seed), 'torch': torch.__version__}
+    try:
+        from safetensors.torch import save_file
+    except ImportError:
+        try:
+            with open(a.save, 'wb') as f:
+                f.write(safetensors_bytes(state, metadata))
+        except OSError as e:
+            raise UserError(f'--save {a.save}: {e.strerror or e}')
+    else:
+        save_file(state, a.save, metadata=metadata)
 
 
 def train(a):
@@ -336,12 +379,13 @@ def train(a):
         sync()
         t1 = time.perf_counter()
         last_loss = loss.item()
-        test_loss, test_acc = evaluate(net, xte, yte)
+        test_loss, test_correct = evaluate(net, xte, yte)
         print(json.dumps({'epoch': ep + 1, 'model': a.model, 'optimizer': a.optimizer, 'device': a.device,
                           'mode': a.mode, 'batch': B, 'lr': lr, 'images': N, 'train_s': round(t1 - t0, 4),
                           'images_per_s': round(N / (t1 - t0)), 'last_loss': round(last_loss, 4),
-                          'test_loss': round(test_loss, 4), 'test_acc': round(test_acc, 2),
-                          'torch': torch.__version__}), flush=True)
+                          'test_loss': round(test_loss, 4), 'test_acc': round(test_correct / len(xte) * 100, 2),
+                          'test_correct': test_correct, 'test_images': len(xte), 'torch': torch.__version__}),
+              flush=True)
     if a.save:
         save(a, net)
 
