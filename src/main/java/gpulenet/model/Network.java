@@ -48,6 +48,8 @@ public final class Network {
         boolean reluMaskedByNext;
         /** MaxPool: its input is a ReLU output whose mask it applies; Linear: the same for its input. */
         boolean masksInput;
+        /** Conv2d and Linear: views of the weight, bias and their gradients, looked up once. */
+        Tensor weight, bias, weightGrad, biasGrad;
 
         Unit(Kind kind, Layer layer, String activationName, int[] shape) {
             this.kind = kind;
@@ -101,6 +103,14 @@ public final class Network {
         this.width = width;
         this.training = training;
         plan(model.layers(), model.outputShapes(height, width));
+        for (Unit u : units) {
+            if (u.kind == Kind.CONV || u.kind == Kind.LINEAR) {
+                u.weight = params.value(u.layer.name() + ".weight");
+                u.bias = params.value(u.layer.name() + ".bias");
+                u.weightGrad = params.grad(u.layer.name() + ".weight");
+                u.biasGrad = params.grad(u.layer.name() + ".bias");
+            }
+        }
         int first = 0;
         while (units.get(first).layer.parameters().isEmpty()) {
             first++;
@@ -292,13 +302,9 @@ public final class Network {
             Unit u = units.get(i);
             Tensor in = i == 0 ? v.x : v.act[i - 1];
             switch (u.kind) {
-                case CONV -> {
-                    Conv2d c = (Conv2d) u.layer;
-                    backend.conv2dForward(in, params.value(c.name() + ".weight"), params.value(c.name() + ".bias"),
-                            c.padding(), u.reluOutput, v.act[i]);
-                }
-                case LINEAR -> backend.linearForward(in, params.value(u.layer.name() + ".weight"),
-                        params.value(u.layer.name() + ".bias"), u.reluOutput, v.act[i]);
+                case CONV -> backend.conv2dForward(in, u.weight, u.bias, ((Conv2d) u.layer).padding(), u.reluOutput,
+                        v.act[i]);
+                case LINEAR -> backend.linearForward(in, u.weight, u.bias, u.reluOutput, v.act[i]);
                 case POOL -> backend.maxPool2x2Forward(in, v.act[i], v.argmax[i]);
                 case DROPOUT -> {
                     if (train) {
@@ -337,14 +343,10 @@ public final class Network {
             Tensor in = i == 0 ? v.x : v.act[i - 1];
             Tensor dx = i == firstTrainable ? null : v.grad[i - 1];
             switch (u.kind) {
-                case CONV -> {
-                    Conv2d c = (Conv2d) u.layer;
-                    backend.conv2dBackward(in, params.value(c.name() + ".weight"), g, c.padding(), dx,
-                            params.grad(c.name() + ".weight"), params.grad(c.name() + ".bias"));
-                }
-                case LINEAR -> backend.linearBackward(in, params.value(u.layer.name() + ".weight"), g,
-                        u.masksInput && dx != null, dx, params.grad(u.layer.name() + ".weight"),
-                        params.grad(u.layer.name() + ".bias"));
+                case CONV -> backend.conv2dBackward(in, u.weight, g, ((Conv2d) u.layer).padding(), dx, u.weightGrad,
+                        u.biasGrad);
+                case LINEAR -> backend.linearBackward(in, u.weight, g, u.masksInput && dx != null, dx, u.weightGrad,
+                        u.biasGrad);
                 case POOL -> backend.maxPool2x2Backward(g, v.act[i], v.argmax[i], u.masksInput, dx);
                 case DROPOUT -> backend.dropout2dBackward(g, v.mask[i], g);
                 case RELU, FLATTEN -> { }
