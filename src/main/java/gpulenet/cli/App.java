@@ -15,7 +15,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "gpu-lenet", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Trains and evaluates the PyTorch MNIST tutorials' CNNs (LeNet-5 and others) on MNIST (or any IDX data set) on the CPU or an NVIDIA GPU.",
-        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, ModelsCommand.class, BenchCommand.class, SelftestCommand.class, InfoCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, PredictCommand.class, ExportCommand.class, ModelsCommand.class, BenchCommand.class, SelftestCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class App implements Runnable {
     public static final int EXIT_USAGE = 2;
