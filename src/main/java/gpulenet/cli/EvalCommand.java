@@ -47,12 +47,23 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "1000", description = "Default: ${DEFAULT-VALUE}.")
     int batchSize;
 
+    @Option(names = "--confusion", paramLabel = "FILE",
+            description = "Draw the confusion matrix as a heatmap, with the count in every cell, into this PNG.")
+    Path confusionPng;
+
+    @Option(names = "--errors", paramLabel = "FILE",
+            description = "Draw the first " + Charts.MAX_ERRORS + " misclassified test images, each with its true and "
+                    + "predicted label, into this PNG.")
+    Path errorsPng;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         if (batchSize <= 0) {
             throw new InputException("--batch-size must be positive, got " + batchSize);
         }
+        OutputFile.requireWritable("--confusion", confusionPng);
+        OutputFile.requireWritable("--errors", errorsPng);
         Checkpoint saved = Checkpoint.read(checkpoint);
         saved.nonFiniteWeights().ifPresent(problem -> {
             throw new InputException(checkpoint + ": " + problem + ", so it has no accuracy to measure");
@@ -64,8 +75,20 @@ public final class EvalCommand implements Callable<Integer> {
             Parameters params = new Parameters(backend, model.parameterShapes());
             saved.applyTo(params, null);
             Network network = Network.forInference(backend, model, params, test.rows(), test.cols(), batchSize);
-            Evaluation eval = Evaluation.run(network, new DeviceDataset(backend, test), test.count(), true);
+            int[] predictions = errorsPng != null ? new int[test.count()] : null;
+            Evaluation eval = Evaluation.run(network, new DeviceDataset(backend, test), test.count(), true, predictions);
             print(out, saved, model, test, eval);
+            String title = model.name() + " on " + test.name();
+            if (confusionPng != null) {
+                Charts.writePng(confusionPng, Charts.confusion(String.format(Locale.ROOT, "%s: %.2f%% correct (%d/%d)",
+                        title, 100 * eval.accuracy(), eval.correct(), eval.count()), eval.confusion()));
+                out.println("Saved confusion matrix " + confusionPng);
+            }
+            if (errorsPng != null) {
+                Charts.writePng(errorsPng, Charts.errorGrid(title, test, predictions));
+                out.println("Saved misclassified images " + errorsPng);
+            }
+            out.flush();
         }
         return 0;
     }

@@ -1,12 +1,15 @@
 package gpulenet.cli;
 
 import gpulenet.InputException;
+import gpulenet.IoReasons;
 import gpulenet.backend.Backend;
 import gpulenet.data.DataSets;
 import gpulenet.model.Checkpoint;
 import gpulenet.model.Model;
 import gpulenet.model.Presets;
+import gpulenet.train.MetricsLog;
 import gpulenet.train.ShortNumber;
+import gpulenet.train.TensorBoardWriter;
 import gpulenet.train.TrainConfig;
 import gpulenet.train.Trainer;
 import picocli.CommandLine.Command;
@@ -15,6 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -81,6 +85,20 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "FILE", description = "Continue the run saved in this checkpoint.")
     Path resume;
 
+    @Option(names = "--metrics", paramLabel = "FILE",
+            description = "Write one JSON object per log line and per epoch here (JSON Lines), flushed as the run goes. "
+                    + "With --resume, added to the end of the file.")
+    Path metrics;
+
+    @Option(names = "--tensorboard", paramLabel = "DIR",
+            description = "Write a TensorBoard event file into this directory: train/loss per log line; test/loss, "
+                    + "test/accuracy, lr and images_per_second per epoch.")
+    Path tensorboard;
+
+    @Option(names = "--plot", paramLabel = "FILE",
+            description = "Draw the training loss and the test loss and accuracy into this PNG after every epoch.")
+    Path plot;
+
     @Option(names = "--dry-run", description = "A few steps of one epoch and a short eval, to check that everything runs.")
     boolean dryRun;
 
@@ -88,6 +106,9 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         OutputFile.requireWritable("--save", save);
+        OutputFile.requireWritable("--metrics", metrics);
+        OutputFile.requireWritable("--plot", plot);
+        requireWritableDirectory("--tensorboard", tensorboard);
         Checkpoint checkpoint = resume != null ? Checkpoint.read(resume) : null;
         Model model;
         if (checkpoint != null) {
@@ -117,9 +138,36 @@ public final class TrainCommand implements Callable<Integer> {
                 out.println("Resuming " + resume + " after epoch " + checkpoint.require(Checkpoint.EPOCH, resume));
                 overrides.forEach(out::println);
             }
-            trainer.run();
+            try (MetricsLog log = metrics == null ? null : MetricsLog.open(metrics, backend.name(), checkpoint != null);
+                 TensorBoardWriter board = tensorboard == null ? null : TensorBoardWriter.open(tensorboard)) {
+                if (log != null) {
+                    trainer.addListener(log);
+                }
+                if (board != null) {
+                    trainer.addListener(board);
+                    out.println("TensorBoard events: " + board.file());
+                }
+                if (plot != null) {
+                    trainer.addListener(new Charts.TrainingPlot(plot, model.name() + " on " + data.name() + " ("
+                            + backend.name() + ")"));
+                }
+                out.flush();
+                trainer.run();
+            }
         }
         return 0;
+    }
+
+    /** As {@link OutputFile#requireWritable}, for a directory that a file is created in: made if missing. */
+    private static void requireWritableDirectory(String flag, Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try {
+            TensorBoardWriter.checkDirectory(dir);
+        } catch (IOException e) {
+            throw new InputException(flag + " " + dir + ": cannot write: " + IoReasons.reason(e), e);
+        }
     }
 
     /**

@@ -24,22 +24,37 @@ public record Evaluation(double lossSum, long correct, int count, long[][] confu
      * otherwise only the two stats floats cross to the host, once at the end.
      */
     public static Evaluation run(Network model, DeviceDataset data, int count, boolean confusion) {
+        return run(model, data, count, confusion, null);
+    }
+
+    /**
+     * As {@link #run(Network, DeviceDataset, int, boolean)}, and when {@code predictions} is not null, also
+     * writes each sample's predicted class (the argmax of its logits) to {@code predictions[0, count)}.
+     */
+    public static Evaluation run(Network model, DeviceDataset data, int count, boolean confusion, int[] predictions) {
         long t0 = System.nanoTime();
+        boolean download = confusion || predictions != null;
         data.useIdentityOrder();
         int maxBatch = model.maxBatch();
         long[][] matrix = confusion ? new long[Model.CLASSES][Model.CLASSES] : null;
-        float[] logits = confusion ? new float[maxBatch * Model.CLASSES] : null;
+        float[] logits = download ? new float[maxBatch * Model.CLASSES] : null;
         model.resetStats();
         for (int start = 0; start < count; start += maxBatch) {
             int b = Math.min(maxBatch, count - start);
             model.gather(data.images(), data.labels(), data.order(), start, b);
             model.forward(b, false);
             model.loss(b, false);
-            if (confusion) {
+            if (download) {
                 float[] batchLogits = b == maxBatch ? logits : new float[b * Model.CLASSES];
                 model.backend().download(model.logits(b), batchLogits);
                 for (int i = 0; i < b; i++) {
-                    matrix[data.host().label(start + i)][argmax(batchLogits, i * Model.CLASSES)]++;
+                    int predicted = argmax(batchLogits, i * Model.CLASSES);
+                    if (confusion) {
+                        matrix[data.host().label(start + i)][predicted]++;
+                    }
+                    if (predictions != null) {
+                        predictions[start + i] = predicted;
+                    }
                 }
             }
         }

@@ -50,6 +50,7 @@ public final class Trainer {
     private final DeviceDataset train;
     private final DeviceDataset test;
     private final List<Float> loggedLosses = new ArrayList<>();
+    private final List<TrainingListener> listeners = new ArrayList<>();
     /** The hyper-parameters that applied from which epoch on, as {@link Checkpoint#HISTORY} records them. */
     private final List<Map<String, String>> history = new ArrayList<>();
     private int nextEpoch = 1;
@@ -195,6 +196,11 @@ public final class Trainer {
         return loggedLosses;
     }
 
+    /** Adds a listener, called at every log line and epoch end from now on, in the order added. */
+    public void addListener(TrainingListener listener) {
+        listeners.add(listener);
+    }
+
     /** Trains from the next epoch up to {@code config.epochs()} (one epoch when dry-running). */
     public List<EpochSummary> run() {
         List<EpochSummary> summaries = new ArrayList<>();
@@ -248,6 +254,11 @@ public final class Trainer {
                         out.printf(Locale.ROOT, "Train Epoch: %d [%d/%d (%.0f%%)]\tLoss: %.6f%n",
                                 epoch, trained, n, 100.0 * trained / n, loss);
                     }
+                    if (!listeners.isEmpty()) {
+                        TrainingListener.LogLine line = new TrainingListener.LogLine(epoch, step, trained, n, loss, lr,
+                                (System.nanoTime() - t0) / 1e9);
+                        listeners.forEach(l -> l.logLine(line));
+                    }
                 }
             }
             backend.synchronize();
@@ -264,6 +275,7 @@ public final class Trainer {
             Checkpoint.capture(model, params, optimizer, metadata(epoch)).write(config.save());
             out.println("Saved checkpoint " + config.save());
         }
+        listeners.forEach(l -> l.epochEnd(summary, step));
         return summary;
     }
 
