@@ -163,6 +163,7 @@ class AppTest {
         }
     }
 
+    @Test
     void trainStopsOnDivergenceAndEvalRefusesNonFiniteWeights() throws Exception {
         Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 256, 64);
         Run diverged = run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "1", "--lr", "1e6",
