@@ -176,6 +176,9 @@ public final class Trainer {
         if (checkpoint.isDryRun()) {
             throw new InputException(source + ": written by --dry-run (a few steps, not a whole epoch), so it cannot be resumed");
         }
+        checkpoint.nonFinite().ifPresent(problem -> {
+            throw new InputException(source + ": " + problem + ", so it cannot be resumed");
+        });
         long epoch = checkpoint.requireLong(Checkpoint.EPOCH, source);
         long savedStep = checkpoint.requireLong(Checkpoint.STEP, source);
         if (epoch < 0 || savedStep < 0 || epoch > Integer.MAX_VALUE) {

@@ -173,6 +173,25 @@ class TrainerTest {
         assertTrue(e.getMessage().contains("no optimizer state"), e.getMessage());
     }
 
+    /** A checkpoint already holding NaN or Inf is the checkpoint's fault, not the learning rate of the resumed run. */
+    @Test
+    void nonFiniteValuesCannotBeResumed() {
+        Map<String, String> meta = Map.of(Checkpoint.EPOCH, "1", Checkpoint.STEP, "9");
+        float[] values = Parameters.initialValues(1);
+        values[Parameters.spec("conv1.bias").offset() + 2] = Float.NaN;
+        float[] momentum = new float[Parameters.TOTAL];
+        momentum[Parameters.spec("fc1.weight").offset()] = Float.POSITIVE_INFINITY;
+        Map<Checkpoint, String> cases = Map.of(
+                new Checkpoint(values, new float[Parameters.TOTAL], meta), "conv1.bias",
+                new Checkpoint(Parameters.initialValues(1), momentum, meta), "optimizer.momentum.fc1.weight");
+        cases.forEach((checkpoint, tensor) -> {
+            InputException e = assertThrows(InputException.class,
+                    () -> trainer(config(2, 5), new StringWriter()).resumeFrom(checkpoint, Path.of("nan.safetensors")));
+            assertEquals("nan.safetensors: " + tensor + " holds 1 non-finite value (NaN or infinite), so it cannot be resumed",
+                    e.getMessage());
+        });
+    }
+
     @Test
     void logsTrainEpochLinesAndTestAccuracy() {
         StringWriter log = new StringWriter();
