@@ -7,7 +7,6 @@ import gpulenet.model.Checkpoint;
 import gpulenet.model.Model;
 import gpulenet.model.Network;
 import gpulenet.model.Parameters;
-import gpulenet.model.Presets;
 import gpulenet.train.DeviceDataset;
 import gpulenet.train.Evaluation;
 import gpulenet.train.Trainer;
@@ -64,17 +63,15 @@ public final class EvalCommand implements Callable<Integer> {
         }
         OutputFile.requireWritable("--confusion", confusionPng);
         OutputFile.requireWritable("--errors", errorsPng);
-        Checkpoint saved = Checkpoint.read(checkpoint);
-        saved.nonFiniteWeights().ifPresent(problem -> {
-            throw new InputException(checkpoint + ": " + problem + ", so it has no accuracy to measure");
-        });
-        Model model = modelOptions.resolve(saved.model(Presets.get(Presets.DEFAULT).model()));
+        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it has no accuracy to measure");
+        Checkpoint saved = loaded.saved();
+        Model model = loaded.model();
         Dataset test = model.transform().applyTo(deviceOptions.loadTestData());
         Trainer.requireInputFits(model, test);
+        int batch = batchCappedToTheTestSet(test.count(), out);
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
-            Parameters params = new Parameters(backend, model.parameterShapes());
-            saved.applyTo(params, null);
-            Network network = Network.forInference(backend, model, params, test.rows(), test.cols(), batchSize);
+            Parameters params = loaded.weightsOn(backend);
+            Network network = Network.forInference(backend, model, params, test.rows(), test.cols(), batch);
             int[] predictions = errorsPng != null ? new int[test.count()] : null;
             Evaluation eval = Evaluation.run(network, new DeviceDataset(backend, test), test.count(), true, predictions);
             print(out, saved, model, test, eval);
@@ -91,6 +88,15 @@ public final class EvalCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    /** A batch larger than the test set would only allocate rows that no step fills, as train caps it to the training set. */
+    private int batchCappedToTheTestSet(int testCount, PrintWriter out) {
+        if (batchSize <= testCount) {
+            return batchSize;
+        }
+        out.printf(Locale.ROOT, "--batch-size %d is more than the %d test images: using %d%n", batchSize, testCount, testCount);
+        return testCount;
     }
 
     private void print(PrintWriter out, Checkpoint saved, Model model, Dataset test, Evaluation eval) {

@@ -140,6 +140,19 @@ class AppTest {
     }
 
     @Test
+    void evalCapsABatchLargerThanTheTestSet() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 1, 40);
+        Path ckpt = dir.resolve("init.safetensors");
+        new Checkpoint(Parameters.initialValues(1), null, Map.of()).write(ckpt);
+
+        Run eval = run("eval", "--checkpoint", ckpt.toString(), "--data", data.toString(), "--device", "cpu",
+                "--batch-size", "10000000");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("--batch-size 10000000 is more than the 40 test images: using 40\n"), eval.out());
+        assertTrue(eval.out().matches("(?s).*Accuracy: \\d+/40 .*"), eval.out());
+    }
+
+    @Test
     @Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void checkpointsThatAreNotPlausibleFilesExit2AtOnce() throws Exception {
         Path big = dir.resolve("big.bin");
@@ -282,12 +295,12 @@ class AppTest {
 
     @Test
     void runningOutOfMemoryIsOneLineAndExit2() throws Exception {
-        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 64, 64);
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 64, 4000);
         Path ckpt = dir.resolve("c.safetensors");
         assertEquals(0, run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "1", "--save", ckpt.toString()).code());
-        // eval sizes its network from --batch-size alone: 200000 samples of activations do not fit in 64 MiB
+        // eval sizes its network from --batch-size alone: 4000 samples of activations do not fit in 64 MiB
         Run eval = runWithHeap("64m", "eval", "--checkpoint", ckpt.toString(), "--data", data.toString(), "--device", "cpu",
-                "--batch-size", "200000");
+                "--batch-size", "4000");
         assertEquals(2, eval.code(), eval.err());
         assertEquals("gpu-lenet: error: out of memory: the Java heap (64 MiB) is too small for this run; use a smaller "
                 + "--batch-size, or give Java more memory (java -Xmx2g -jar gpu-lenet.jar ...)\n", eval.err());
