@@ -151,10 +151,12 @@ class AtomicFileTest {
     }
 
     @Test
-    void checkWritableCreatesTheDirectoryAndLeavesNoFile() throws Exception {
-        Path file = dir.resolve("new/dir/model.safetensors");
-        AtomicFile.checkWritable(file);
-        assertEquals(List.of(), names(dir.resolve("new/dir")));
+    void checkWritableLeavesNoFileAndNoDirectoryItMade() throws Exception {
+        Path kept = Files.createDirectory(dir.resolve("kept"));
+        AtomicFile.checkWritable(kept.resolve("new/dir/model.safetensors"));
+        assertEquals(List.of(), names(kept), "new/dir was made for the check and removed again");
+        AtomicFile.write(kept.resolve("new/dir/model.safetensors"), NEW);
+        assertEquals("new content", content(kept.resolve("new/dir/model.safetensors")));
     }
 
     @Test

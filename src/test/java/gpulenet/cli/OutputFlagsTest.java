@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** train --save and bench --json: a path that cannot be written is refused before any data or work. */
@@ -68,6 +69,19 @@ class OutputFlagsTest {
                 "gpu-lenet: error: --save " + underFile + ": cannot write: not a directory\n");
         assertRefusedBeforeAnyWork(bench(underFile),
                 "gpu-lenet: error: --json " + underFile + ": cannot write: not a directory\n");
+    }
+
+    @Test
+    void aRunRefusedAfterTheCheckLeavesNoDirectoryBehind() throws Exception {
+        Path absent = dir.resolve("no-such-data");
+        AppTest.Run t = AppTest.run("train", "--data", absent.toString(), "--device", "cpu", "--save",
+                dir.resolve("runs/a/model.safetensors").toString());
+        assertEquals("gpu-lenet: error: data directory " + absent + " does not exist\n", t.err());
+        AppTest.Run b = AppTest.run("bench", "--data", absent.toString(), "--devices", "cpu", "--json",
+                dir.resolve("results/b/bench.json").toString());
+        assertEquals("gpu-lenet: error: data directory " + absent + " does not exist\n", b.err());
+        assertFalse(Files.exists(dir.resolve("runs")), "the check made runs/a and left it");
+        assertFalse(Files.exists(dir.resolve("results")), "the check made results/b and left it");
     }
 
     @Test
