@@ -23,10 +23,12 @@ public record TypedFloat(float value, String text) {
 
     /**
      * The typed text, and the float it became when that reads as another number (0.99999999 becomes 1.0;
-     * 0.1 becomes the float nearest 0.1, which prints as 0.1 and needs no note).
+     * 0.1 becomes the float nearest 0.1, which prints as 0.1 and needs no note; 1e400 becomes Infinity,
+     * although it is Infinity as a double too).
      */
     public String shown() {
-        boolean same = Double.parseDouble(Float.toString(value)) == Double.parseDouble(text);
+        boolean same = Float.isInfinite(value) ? text.matches("[+-]?Infinity")
+                : Double.parseDouble(Float.toString(value)) == Double.parseDouble(text);
         return same ? text : text + " (" + value + " as a 32-bit float)";
     }
 }

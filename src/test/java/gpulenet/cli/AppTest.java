@@ -275,6 +275,8 @@ class AppTest {
                 run("train", "--momentum", "0.99999999").err());
         assertEquals("gpu-lenet: error: --lr must be a positive number, got 1e-50 (0.0 as a 32-bit float)\n",
                 run("train", "--lr", "1e-50").err());
+        assertEquals("gpu-lenet: error: --lr must be a positive number, got 1e400 (Infinity as a 32-bit float)\n",
+                run("train", "--lr", "1e400").err());
         assertEquals("gpu-lenet: error: --lr-decay must be in (0, 1], got 1.5\n", run("train", "--lr-decay", "1.5").err());
         assertEquals("gpu-lenet: error: --weight-decay must be zero or positive, got -0.1\n", run("train", "--weight-decay", "-0.1").err());
         Run notANumber = run("train", "--lr", "fast");
