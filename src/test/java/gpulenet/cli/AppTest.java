@@ -143,7 +143,9 @@ class AppTest {
     void evalCapsABatchLargerThanTheTestSet() throws Exception {
         Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 1, 40);
         Path ckpt = dir.resolve("init.safetensors");
-        new Checkpoint(Parameters.initialValues(1), null, Map.of()).write(ckpt);
+        try (CpuBackend backend = new CpuBackend(1)) {
+            TestModels.lenet5Checkpoint(backend, TestModels.lenet5InitialValues(1), null, Map.of()).write(ckpt);
+        }
 
         Run eval = run("eval", "--checkpoint", ckpt.toString(), "--data", data.toString(), "--device", "cpu",
                 "--batch-size", "10000000");

@@ -7,6 +7,7 @@ import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
 import gpulenet.model.Checkpoint;
+import gpulenet.model.Parameters;
 import gpulenet.model.Presets;
 import gpulenet.model.TestModels;
 import org.junit.jupiter.api.AfterAll;
@@ -177,13 +178,15 @@ class TrainerTest {
     @Test
     void nonFiniteValuesCannotBeResumed() {
         Map<String, String> meta = Map.of(Checkpoint.EPOCH, "1", Checkpoint.STEP, "9");
-        float[] values = Parameters.initialValues(1);
-        values[Parameters.spec("conv1.bias").offset() + 2] = Float.NaN;
-        float[] momentum = new float[Parameters.TOTAL];
-        momentum[Parameters.spec("fc1.weight").offset()] = Float.POSITIVE_INFINITY;
+        Parameters layout = TestModels.lenet5Parameters(backend);
+        float[] values = TestModels.lenet5InitialValues(1);
+        values[layout.spec("conv1.bias").offset() + 2] = Float.NaN;
+        float[] momentum = new float[layout.total()];
+        momentum[layout.spec("fc1.weight").offset()] = Float.POSITIVE_INFINITY;
         Map<Checkpoint, String> cases = Map.of(
-                new Checkpoint(values, new float[Parameters.TOTAL], meta), "conv1.bias",
-                new Checkpoint(Parameters.initialValues(1), momentum, meta), "optimizer.momentum.fc1.weight");
+                TestModels.lenet5Checkpoint(backend, values, new float[layout.total()], meta), "conv1.bias",
+                TestModels.lenet5Checkpoint(backend, TestModels.lenet5InitialValues(1), momentum, meta),
+                "optimizer.momentum.fc1.weight");
         cases.forEach((checkpoint, tensor) -> {
             InputException e = assertThrows(InputException.class,
                     () -> trainer(config(2, 5), new StringWriter()).resumeFrom(checkpoint, Path.of("nan.safetensors")));
