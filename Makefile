@@ -55,15 +55,20 @@ jar:
 	else echo "jar: $(NVCC) not found, packaging the committed PTX"; fi
 	$(MVN) package -DskipTests
 
-# CPU-vs-GPU timing of one MNIST epoch at several batch sizes; with TORCH=1 (python3 with torch installed)
-# the project's PyTorch reference script runs the same jobs alternately and the table gains the ratio;
-# TORCH_LENET=path/to/script.py does the same with another script that takes the same flags.
+# CPU-vs-GPU timing of one MNIST epoch at several batch sizes, of LeNet-5 or of the presets MODELS names
+# (MODELS=lenet5,cnn3: each with its own set-up); with TORCH=1 (python3 with torch installed, or
+# TORCH_PYTHON=/path/to/python) the project's PyTorch reference script runs the same jobs alternately and
+# the table gains the ratio; TORCH_LENET=path/to/script.py does the same with another script that takes the
+# same flags.
 TORCH_REFERENCE := src/main/python/torch_reference.py
 TORCH ?=
 TORCH_LENET ?=
+TORCH_PYTHON ?= python3
+MODELS ?=
 PYTORCH_SCRIPT = $(or $(TORCH_LENET),$(if $(TORCH),$(TORCH_REFERENCE)))
 bench: jar
-	java -jar $(JAR) bench --batch-sizes 64,256,1024 $(if $(PYTORCH_SCRIPT),--pytorch "python3 $(PYTORCH_SCRIPT)")
+	java -jar $(JAR) bench --batch-sizes 64,256,1024 $(if $(MODELS),--model $(MODELS)) \
+	  $(if $(PYTORCH_SCRIPT),--pytorch "$(TORCH_PYTHON) $(PYTORCH_SCRIPT)")
 
 docker:
 	docker build -f docker/Dockerfile -t gpu-lenet .

@@ -15,7 +15,10 @@ import gpulenet.backend.cuda.DeviceInfo;
 import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.backend.cuda.KernelBuildId;
 import gpulenet.data.DataSets;
+import gpulenet.model.Model;
+import gpulenet.model.Presets;
 import gpulenet.train.EpochSummary;
+import gpulenet.train.ShortNumber;
 import gpulenet.train.TrainConfig;
 import gpulenet.train.Trainer;
 import picocli.CommandLine.Command;
@@ -31,25 +34,36 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 /**
- * {@code bench}: the same training job on each device and batch size, fresh parameters from the same
- * seed every time, timed by the trainer (training alone: no eval, no data upload, the device synchronised
- * before the clock stops). A device that cannot run gets a line saying why instead of rows.
+ * {@code bench}: the same training job on each device and batch size, for each model named, fresh
+ * parameters from the same seed every time, timed by the trainer (training alone: no eval, no data upload,
+ * the device synchronised before the clock stops). Each model trains with its preset's own set-up
+ * (optimizer, lr, momentum, lr decay, input transform); only the batch size comes from --batch-sizes. A
+ * device that cannot run gets a line saying why instead of rows.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Time training on the CPU and the GPU: the same job (default one epoch of MNIST at batch 64) "
-                + "on each usable device, with images/s, epoch seconds, speed-up over the CPU and test accuracy."})
+        description = {"Time training on the CPU and the GPU: the same job (default one epoch of MNIST at batch 64, "
+                + "LeNet-5) on each usable device, with images/s, epoch seconds, speed-up over the CPU and test accuracy."})
 public final class BenchCommand implements Callable<Integer> {
     static final String CPU = "cpu";
     static final String CUDA = "cuda";
 
     @Spec
     CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "NAME", split = ",", defaultValue = Presets.DEFAULT,
+            description = {"The networks to time, repeatable or a comma list: " + "lenet5 (default), lenet5-adam, lenet5-32, "
+                    + "cnn-dropout, cnn3 (see the models command). Each trains with its own optimizer, lr, momentum, lr decay "
+                    + "and input transform; the batch sizes are --batch-sizes for all."})
+    List<String> models;
 
     @Option(names = "--batch-sizes", paramLabel = "B", split = ",", defaultValue = "64",
             description = "Batch sizes to time, e.g. 64,256,1024. Default: ${DEFAULT-VALUE}.")
@@ -82,7 +96,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--pytorch", paramLabel = "COMMAND",
             description = {"Also time PyTorch on the same job right after each run: COMMAND starts its reference "
-                    + "script, split at spaces (e.g. \"python3 torch_lenet.py\"); the job's flags are added. "
+                    + "script, split at spaces (e.g. \"python3 src/main/python/torch_reference.py\"); the job's flags are added "
+                    + "(--model, --optimizer, --batch, --epochs, --lr, --momentum, --lr-decay, --normalize, --resize, --seed, "
+                    + "--threads). "
                     + "The table gains its images/s and the ratio. The script reads gzip IDX files: the jar's MNIST "
                     + "is written out for it unless --data is given."})
     String pytorch;
@@ -94,27 +110,39 @@ public final class BenchCommand implements Callable<Integer> {
         int cpuThreads = threads.cpuThreads();
         checkFlags();
         OutputFile.requireWritable("--json", json);
+        List<Presets.Preset> presets = presets();
         DataSets sets = data.load();
         BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());
         Path pytorchData = pytorch == null ? null : pytorchData();
+        Set<String> unusable = new HashSet<>();
         try {
-            for (String device : devices) {
-                for (int batch : batchSizes) {
-                    Backend backend;
-                    try {
-                        backend = device.equals(CPU) ? new CpuBackend(cpuThreads) : CudaBackend.open(gemmChoice);
-                    } catch (CudaUnavailableException e) {
-                        report.missing(device, "CUDA is not usable: " + e.getMessage());
-                        break;
+            for (Presets.Preset preset : presets) {
+                Model model = preset.model();
+                DataSets modelData = model.transform().applyTo(sets);
+                report.model(preset.name(), setupLine(preset), setupJson(preset));
+                for (String device : devices) {
+                    if (unusable.contains(device)) {
+                        continue;
                     }
-                    BenchReport.Row row;
-                    try (backend) {
-                        row = run(backend, device, batch, sets, out, report);
+                    for (int batch : batchSizes) {
+                        Backend backend;
+                        try {
+                            backend = device.equals(CPU) ? new CpuBackend(cpuThreads) : CudaBackend.open(gemmChoice);
+                        } catch (CudaUnavailableException e) {
+                            report.missing(device, "CUDA is not usable: " + e.getMessage());
+                            unusable.add(device);
+                            break;
+                        }
+                        TrainConfig config = config(preset, batch);
+                        BenchReport.Row row;
+                        try (backend) {
+                            row = run(backend, device, preset, config, modelData, out, report);
+                        }
+                        if (pytorch != null) {
+                            row = withPyTorch(row, model, config, pytorchData, cpuThreads, out, report);
+                        }
+                        report.add(row);
                     }
-                    if (pytorch != null) {
-                        row = withPyTorch(row, pytorchData, cpuThreads, out, report);
-                    }
-                    report.add(row);
                 }
             }
         } finally {
@@ -140,7 +168,57 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The presets --model names, each once, in the order given. */
+    private List<Presets.Preset> presets() {
+        Set<String> names = new LinkedHashSet<>();
+        for (String m : models) {
+            names.add(m.trim());
+        }
+        return names.stream().map(BenchCommand::preset).toList();
+    }
+
+    private static Presets.Preset preset(String name) {
+        for (Presets.Preset p : Presets.ALL) {
+            if (p.name().equals(name)) {
+                return p;
+            }
+        }
+        throw new InputException("--model must be one of " + Presets.names() + ", got " + name);
+    }
+
+    /** The preset's own training set-up at this batch size: one read of the loss per epoch, no checkpoints. */
+    private TrainConfig config(Presets.Preset preset, int batch) {
+        Presets.Defaults d = preset.defaults();
+        return new TrainConfig(epochs, batch, d.optimizer(), d.lr(), d.momentum(), TrainConfig.DEFAULT_WEIGHT_DECAY,
+                d.lrDecay(), seed, Integer.MAX_VALUE, false, null);
+    }
+
+    /** "lenet5: sgd lr 0.05 momentum 0.9 lr-decay 0.7; input ToTensor, Normalize((0.5,),(0.5,)); 61,706 parameters". */
+    static String setupLine(Presets.Preset preset) {
+        Presets.Defaults d = preset.defaults();
+        Model m = preset.model();
+        return String.format(Locale.ROOT, "%s: %s lr %s%s lr-decay %s; input %s; %,d parameters", preset.name(),
+                d.optimizer(), ShortNumber.of(d.lr()), d.optimizer().equals("sgd") ? " momentum " + ShortNumber.of(d.momentum()) : "",
+                ShortNumber.of(d.lrDecay()), m.transform().describe(), m.parameterCount());
+    }
+
+    private static JsonObject setupJson(Presets.Preset preset) {
+        Presets.Defaults d = preset.defaults();
+        Model m = preset.model();
+        JsonObject o = new JsonObject();
+        o.addProperty("name", preset.name());
+        o.addProperty("parameters", m.parameterCount());
+        o.addProperty("optimizer", d.optimizer());
+        o.addProperty("lr", d.lr());
+        o.addProperty("momentum", d.optimizer().equals("sgd") ? d.momentum() : 0f);
+        o.addProperty("lr_decay", d.lrDecay());
+        o.addProperty("normalize", m.transform().normalizeText());
+        o.addProperty("resize", m.transform().resize());
+        return o;
+    }
+
     private void checkFlags() {
+        presets();
         if (epochs <= 0) {
             throw new InputException("--epochs must be positive, got " + epochs);
         }
@@ -155,22 +233,22 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         if (pytorch != null && pytorch.isBlank()) {
-            throw new InputException("--pytorch needs a command, e.g. \"python3 torch_lenet.py\"");
+            throw new InputException("--pytorch needs a command, e.g. \"python3 src/main/python/torch_reference.py\"");
         }
     }
 
-    private BenchReport.Row run(Backend backend, String device, int batch, DataSets sets, PrintWriter out, BenchReport report) {
+    private BenchReport.Row run(Backend backend, String device, Presets.Preset preset, TrainConfig config, DataSets sets,
+                                PrintWriter out, BenchReport report) {
         String description = Backends.describe(backend);
         if (backend instanceof CudaBackend cuda) {
             report.gpu(gpuFacts(cuda));
         }
-        out.printf(Locale.ROOT, "Bench: %s, batch %d, %d epoch%s of %s (%d images) on %s%n", device, batch, epochs,
-                epochs == 1 ? "" : "s", sets.name(), sets.train().count(), description);
+        out.printf(Locale.ROOT, "Bench: %s, batch %d, %d epoch%s of %s (%d images) on %s; model %s%n", device,
+                config.batchSize(), epochs, epochs == 1 ? "" : "s", sets.name(), sets.train().count(), description,
+                preset.name());
         out.flush();
-        TrainConfig config = new TrainConfig(epochs, batch, TrainConfig.DEFAULT_LR, TrainConfig.DEFAULT_MOMENTUM,
-                TrainConfig.DEFAULT_WEIGHT_DECAY, TrainConfig.DEFAULT_LR_DECAY, seed, Integer.MAX_VALUE, false, null);
         // the trainer's own lines are not wanted here: one read of the loss per epoch, no log output
-        Trainer trainer = new Trainer(backend, sets, config, new PrintWriter(Writer.nullWriter()), false);
+        Trainer trainer = new Trainer(backend, sets, preset.model(), config, new PrintWriter(Writer.nullWriter()), false);
         List<EpochSummary> summaries = trainer.run();
         double seconds = 0;
         long images = 0;
@@ -179,22 +257,21 @@ public final class BenchCommand implements Callable<Integer> {
             images += s.trainImages();
         }
         EpochSummary last = summaries.get(summaries.size() - 1);
-        return new BenchReport.Row(device, description, batch, summaries.size(), images / seconds,
-                seconds / summaries.size(), last.test().accuracy(), null);
+        return new BenchReport.Row(preset.name(), device, description, config.batchSize(), summaries.size(),
+                images / seconds, seconds / summaries.size(), last.test().accuracy(), null);
     }
 
     /** PyTorch's figure for the job of {@code row}, run now; the row unchanged (and a note) if it gives none. */
-    private BenchReport.Row withPyTorch(BenchReport.Row row, Path pytorchData, int cpuThreads, PrintWriter out,
-                                       BenchReport report) {
-        List<String> line = PyTorchRun.commandLine(pytorch, pytorchData, row.device(), row.batch(), epochs, cpuThreads,
-                TrainConfig.DEFAULT_LR, TrainConfig.DEFAULT_MOMENTUM, seed);
+    private BenchReport.Row withPyTorch(BenchReport.Row row, Model model, TrainConfig config, Path pytorchData,
+                                       int cpuThreads, PrintWriter out, BenchReport report) {
+        List<String> line = PyTorchRun.commandLine(pytorch, pytorchData, row.device(), epochs, cpuThreads, model, config);
         out.println("PyTorch: " + String.join(" ", line));
         out.flush();
         try {
             PyTorchRun.Result result = PyTorchRun.run(line);
             return row.withPyTorch(result.imagesPerSecond());
         } catch (PyTorchRun.Failure e) {
-            report.pytorchFailed(row.device(), row.batch(), e.getMessage());
+            report.pytorchFailed(row.model(), row.device(), row.batch(), e.getMessage());
             return row;
         }
     }
@@ -234,9 +311,6 @@ public final class BenchCommand implements Callable<Integer> {
         batchSizes.forEach(batches::add);
         job.add("batch_sizes", batches);
         job.addProperty("seed", seed);
-        job.addProperty("lr", TrainConfig.DEFAULT_LR);
-        job.addProperty("lr_decay", TrainConfig.DEFAULT_LR_DECAY);
-        job.addProperty("momentum", TrainConfig.DEFAULT_MOMENTUM);
         job.addProperty("cpu_threads", cpuThreads);
         job.addProperty("gemm_choice", gemm.text());
         job.addProperty("pytorch_command", pytorch);

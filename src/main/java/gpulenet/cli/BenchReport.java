@@ -12,21 +12,23 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The results of {@code bench}: one row per (device, batch size) run, the devices that could not run and
- * why, the job and the machine; printed as a table and written as JSON with the same rows.
+ * The results of {@code bench}: one row per (model, device, batch size) run, the devices that could not run
+ * and why, the job (with each model's set-up) and the machine; printed as one table per model and written
+ * as JSON with the same rows.
  */
 final class BenchReport {
 
     /**
      * One timed training job.
      *
+     * @param model        the preset's name
      * @param epochSeconds training time of one epoch (the mean when there are several), without eval or upload
      * @param pytorchImagesPerSecond PyTorch's figure on the same job right after, or null
      */
-    record Row(String device, String description, int batch, int epochs, double imagesPerSecond, double epochSeconds,
-               double testAccuracy, Double pytorchImagesPerSecond) {
+    record Row(String model, String device, String description, int batch, int epochs, double imagesPerSecond,
+               double epochSeconds, double testAccuracy, Double pytorchImagesPerSecond) {
         Row withPyTorch(double imagesPerSecond) {
-            return new Row(device, description, batch, epochs, this.imagesPerSecond, epochSeconds, testAccuracy,
+            return new Row(model, device, description, batch, epochs, this.imagesPerSecond, epochSeconds, testAccuracy,
                     imagesPerSecond);
         }
 
@@ -39,14 +41,24 @@ final class BenchReport {
     private final JsonObject job;
     private final MachineFacts machine;
     private final List<Row> rows = new ArrayList<>();
+    /** Each model timed, in order: its one-line set-up. */
+    private final Map<String, String> models = new LinkedHashMap<>();
+    private final JsonArray modelSetups = new JsonArray();
     private final Map<String, String> missing = new LinkedHashMap<>();
-    /** Runs whose PyTorch figure is missing ("cpu at batch 64"), and why. */
+    /** Runs whose PyTorch figure is missing ("lenet5 on cpu at batch 64"), and why. */
     private final Map<String, String> pytorchFailures = new LinkedHashMap<>();
     private JsonObject gpu;
 
     BenchReport(JsonObject job, MachineFacts machine) {
         this.job = job;
         this.machine = machine;
+    }
+
+    /** Records that {@code name} is timed next: {@code line} heads its table, {@code setup} goes into the job. */
+    void model(String name, String line, JsonObject setup) {
+        if (models.put(name, line) == null) {
+            modelSetups.add(setup);
+        }
     }
 
     void add(Row row) {
@@ -63,9 +75,9 @@ final class BenchReport {
         return String.join("; ", missing.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
     }
 
-    /** Records that the PyTorch run after {@code device} at {@code batch} gave no figure, and why. */
-    void pytorchFailed(String device, int batch, String reason) {
-        pytorchFailures.put(device + " at batch " + batch, reason);
+    /** Records that the PyTorch run after {@code model} on {@code device} at {@code batch} gave no figure, and why. */
+    void pytorchFailed(String model, String device, int batch, String reason) {
+        pytorchFailures.put(model + " on " + device + " at batch " + batch, reason);
     }
 
     void gpu(JsonObject facts) {
@@ -76,29 +88,42 @@ final class BenchReport {
         return rows;
     }
 
-    /** Images/s of {@code row} over the CPU's at the same batch size, or null without a CPU row. */
+    /** Images/s of {@code row} over the CPU's for the same model and batch size, or null without a CPU row. */
     Double speedUp(Row row) {
         for (Row r : rows) {
-            if (r.device().equals("cpu") && r.batch() == row.batch()) {
+            if (r.device().equals("cpu") && r.model().equals(row.model()) && r.batch() == row.batch()) {
                 return row.imagesPerSecond() / r.imagesPerSecond();
             }
         }
         return null;
     }
 
+    /** Per model, its set-up line and then its rows (the columns are the same for every model). */
     void printTable(PrintWriter out) {
         boolean pytorch = rows.stream().anyMatch(r -> r.pytorchImagesPerSecond() != null) || !pytorchFailures.isEmpty();
         String format = "%-6s %6s %7s %12s %10s %9s %9s" + (pytorch ? " %12s %11s%n" : "%n");
-        out.printf(Locale.ROOT, format, "device", "batch", "epochs", "images/s", "epoch s", "speed-up", "test acc",
-                "PyTorch i/s", "vs PyTorch");
-        for (Row r : rows) {
-            Double s = speedUp(r);
-            Double ratio = r.ratioToPyTorch();
-            out.printf(Locale.ROOT, format, r.device(), r.batch(), r.epochs(), String.format(Locale.ROOT, "%,.0f", r.imagesPerSecond()),
-                    String.format(Locale.ROOT, "%.3f", r.epochSeconds()), s == null ? "-" : String.format(Locale.ROOT, "%.2fx", s),
-                    String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()),
-                    ratio == null ? "-" : String.format(Locale.ROOT, "%,.0f", r.pytorchImagesPerSecond()),
-                    ratio == null ? "-" : String.format(Locale.ROOT, "%.2fx", ratio));
+        boolean first = true;
+        for (Map.Entry<String, String> model : models.entrySet()) {
+            List<Row> modelRows = rows.stream().filter(r -> r.model().equals(model.getKey())).toList();
+            if (modelRows.isEmpty()) {
+                continue;
+            }
+            if (!first) {
+                out.println();
+            }
+            first = false;
+            out.println("Model " + model.getValue());
+            out.printf(Locale.ROOT, format, "device", "batch", "epochs", "images/s", "epoch s", "speed-up", "test acc",
+                    "PyTorch i/s", "vs PyTorch");
+            for (Row r : modelRows) {
+                Double s = speedUp(r);
+                Double ratio = r.ratioToPyTorch();
+                out.printf(Locale.ROOT, format, r.device(), r.batch(), r.epochs(), String.format(Locale.ROOT, "%,.0f", r.imagesPerSecond()),
+                        String.format(Locale.ROOT, "%.3f", r.epochSeconds()), s == null ? "-" : String.format(Locale.ROOT, "%.2fx", s),
+                        String.format(Locale.ROOT, "%.2f%%", 100 * r.testAccuracy()),
+                        ratio == null ? "-" : String.format(Locale.ROOT, "%,.0f", r.pytorchImagesPerSecond()),
+                        ratio == null ? "-" : String.format(Locale.ROOT, "%.2fx", ratio));
+            }
         }
         for (Map.Entry<String, String> m : missing.entrySet()) {
             out.println("No " + m.getKey() + " row: " + m.getValue());
@@ -110,7 +135,9 @@ final class BenchReport {
 
     String toJson() {
         JsonObject root = new JsonObject();
-        root.add("job", job);
+        JsonObject jobWithModels = job.deepCopy();
+        jobWithModels.add("models", modelSetups.deepCopy());
+        root.add("job", jobWithModels);
         JsonObject m = new JsonObject();
         m.addProperty("cpu_model", machine.cpuModel());
         m.addProperty("cores", machine.cores());
@@ -127,6 +154,7 @@ final class BenchReport {
         JsonArray rowArray = new JsonArray();
         for (Row r : rows) {
             JsonObject o = new JsonObject();
+            o.addProperty("model", r.model());
             o.addProperty("device", r.device());
             o.addProperty("description", r.description());
             o.addProperty("batch_size", r.batch());

@@ -3,6 +3,10 @@ package gpulenet.cli;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import gpulenet.model.InputTransform;
+import gpulenet.model.Model;
+import gpulenet.optim.Sgd;
+import gpulenet.train.TrainConfig;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,10 +16,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One run of PyTorch's reference script for this network (torch_lenet.py: same model, loss, optimizer
- * and normalisation) on the job {@code bench} has just timed, so that both figures come from the same
- * machine at the same moment. The script prints one JSON line per epoch with its training seconds and
- * images/s; anything else it prints is passed over.
+ * One run of PyTorch's reference script (src/main/python/torch_reference.py: same network, loss, optimizer
+ * and input transform) on the job {@code bench} has just timed, so that both figures come from the same
+ * machine at the same moment. The job is given in full on its command line (model, optimizer, lr, momentum,
+ * lr decay, normalisation, resize), not left to the script's defaults. The script prints one JSON line per
+ * epoch with its training seconds and images/s; anything else it prints is passed over.
  */
 final class PyTorchRun {
 
@@ -38,15 +43,23 @@ final class PyTorchRun {
     }
 
     /**
-     * The command line: {@code command} (split at spaces, e.g. "python3 bench/torch_lenet.py") followed
-     * by the script's flags for this job. Threads are passed on the CPU only.
+     * The command line: {@code command} (split at spaces, e.g. "python3 src/main/python/torch_reference.py")
+     * followed by the script's flags for this job: the network by its preset name, the batch size, optimizer,
+     * lr, momentum (SGD only), lr decay and seed of {@code config}, and the model's input transform. Threads
+     * are passed on the CPU only.
      */
-    static List<String> commandLine(String command, Path data, String device, int batch, int epochs, int threads,
-                                    float lr, float momentum, long seed) {
+    static List<String> commandLine(String command, Path data, String device, int epochs, int threads, Model model,
+                                    TrainConfig config) {
         List<String> line = new ArrayList<>(Arrays.asList(command.trim().split("\\s+")));
-        line.addAll(List.of("--data", data.toString(), "--device", device, "--batch", Integer.toString(batch),
-                "--epochs", Integer.toString(epochs), "--lr", Float.toString(lr), "--momentum", Float.toString(momentum),
-                "--seed", Long.toString(seed)));
+        InputTransform t = model.transform();
+        line.addAll(List.of("--data", data.toString(), "--device", device, "--model", model.name(),
+                "--optimizer", config.optimizer(), "--batch", Integer.toString(config.batchSize()),
+                "--epochs", Integer.toString(epochs), "--lr", Float.toString(config.lr())));
+        if (config.optimizer().equals(Sgd.NAME)) {
+            line.addAll(List.of("--momentum", Float.toString(config.momentum())));
+        }
+        line.addAll(List.of("--lr-decay", Float.toString(config.lrDecay()), "--normalize", t.normalizeText(),
+                "--resize", t.resize() == 0 ? "none" : Integer.toString(t.resize()), "--seed", Long.toString(config.seed())));
         if (device.equals(BenchCommand.CPU)) {
             line.addAll(List.of("--threads", Integer.toString(threads)));
         }

@@ -6,6 +6,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import gpulenet.cli.AppTest.Run;
 import gpulenet.data.IdxFiles;
+import gpulenet.model.Presets;
+import gpulenet.train.TrainConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import static gpulenet.cli.AppTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -44,12 +47,40 @@ class PyTorchRunTest {
     }
 
     @Test
-    void commandLinePassesTheJobAndThreadsOnlyOnTheCpu() {
-        List<String> cpu = PyTorchRun.commandLine(" python3  t.py ", Path.of("d"), "cpu", 64, 2, 3, 0.05f, 0.9f, 7);
-        assertEquals(List.of("python3", "t.py", "--data", "d", "--device", "cpu", "--batch", "64", "--epochs", "2",
-                "--lr", "0.05", "--momentum", "0.9", "--seed", "7", "--threads", "3"), cpu);
-        List<String> cuda = PyTorchRun.commandLine("python3 t.py", Path.of("d"), "cuda", 256, 1, 3, 0.05f, 0.9f, 7);
+    void commandLinePassesTheWholeJobAndThreadsOnlyOnTheCpu() {
+        Presets.Preset lenet5 = Presets.get("lenet5");
+        List<String> cpu = PyTorchRun.commandLine(" python3  t.py ", Path.of("d"), "cpu", 2, 3, lenet5.model(),
+                config(lenet5, 64, 7));
+        assertEquals(List.of("python3", "t.py", "--data", "d", "--device", "cpu", "--model", "lenet5", "--optimizer", "sgd",
+                "--batch", "64", "--epochs", "2", "--lr", "0.05", "--momentum", "0.9", "--lr-decay", "0.7",
+                "--normalize", "0.5,0.5", "--resize", "none", "--seed", "7", "--threads", "3"), cpu);
+        List<String> cuda = PyTorchRun.commandLine("python3 t.py", Path.of("d"), "cuda", 1, 3, lenet5.model(),
+                config(lenet5, 256, 7));
         assertFalse(cuda.contains("--threads"), cuda.toString());
+    }
+
+    @Test
+    void commandLineGivesEachPresetsOwnSetUpAndMomentumOnlyForSgd() {
+        Map<String, String> expected = Map.of(
+                "lenet5-adam", "--model lenet5-adam --optimizer adam --batch 64 --epochs 1 --lr 0.001 --lr-decay 1.0 "
+                        + "--normalize none --resize none --seed 1",
+                "lenet5-32", "--model lenet5-32 --optimizer sgd --batch 64 --epochs 1 --lr 0.001 --momentum 0.9 --lr-decay 1.0 "
+                        + "--normalize 0.1307,0.3081 --resize 32 --seed 1",
+                "cnn-dropout", "--model cnn-dropout --optimizer sgd --batch 64 --epochs 1 --lr 0.01 --momentum 0.0 --lr-decay 1.0 "
+                        + "--normalize 0.5,0.5 --resize none --seed 1",
+                "cnn3", "--model cnn3 --optimizer adam --batch 128 --epochs 1 --lr 1.0E-4 --lr-decay 1.0 "
+                        + "--normalize none --resize none --seed 1");
+        for (Map.Entry<String, String> e : expected.entrySet()) {
+            Presets.Preset p = Presets.get(e.getKey());
+            List<String> line = PyTorchRun.commandLine("py", Path.of("d"), "cuda", 1, 2, p.model(),
+                    config(p, p.defaults().batchSize(), 1));
+            assertEquals("py --data d --device cuda " + e.getValue(), String.join(" ", line));
+        }
+    }
+
+    private static TrainConfig config(Presets.Preset p, int batch, long seed) {
+        Presets.Defaults d = p.defaults();
+        return new TrainConfig(1, batch, d.optimizer(), d.lr(), d.momentum(), 0f, d.lrDecay(), seed, 100, false, null);
     }
 
     @Test
@@ -66,8 +97,10 @@ class PyTorchRunTest {
         assertEquals(0, bench.code(), bench.err());
 
         assertEquals(List.of(
-                "--data " + data + " --device cpu --batch 32 --epochs 1 --lr 0.05 --momentum 0.9 --seed 1 --threads 1",
-                "--data " + data + " --device cpu --batch 64 --epochs 1 --lr 0.05 --momentum 0.9 --seed 1 --threads 1"),
+                "--data " + data + " --device cpu --model lenet5 --optimizer sgd --batch 32 --epochs 1 --lr 0.05 --momentum 0.9 "
+                        + "--lr-decay 0.7 --normalize 0.5,0.5 --resize none --seed 1 --threads 1",
+                "--data " + data + " --device cpu --model lenet5 --optimizer sgd --batch 64 --epochs 1 --lr 0.05 --momentum 0.9 "
+                        + "--lr-decay 0.7 --normalize 0.5,0.5 --resize none --seed 1 --threads 1"),
                 Files.readAllLines(args));
         assertTrue(bench.out().contains("vs PyTorch"), bench.out());
         JsonArray rows = JsonParser.parseString(Files.readString(json)).getAsJsonObject().getAsJsonArray("rows");
@@ -92,7 +125,7 @@ class PyTorchRunTest {
                 "--pytorch", "sh " + script);
         assertEquals(0, bench.code(), bench.err());
         assertTrue(bench.out().contains(
-                "No PyTorch figure for cpu at batch 32: exit code 3: ModuleNotFoundError: No module named 'torch'"), bench.out());
+                "No PyTorch figure for lenet5 on cpu at batch 32: exit code 3: ModuleNotFoundError: No module named 'torch'"), bench.out());
         String row = bench.out().lines().filter(l -> l.startsWith("cpu ")).findFirst().orElseThrow();
         assertTrue(row.endsWith("-           -"), row);
     }
