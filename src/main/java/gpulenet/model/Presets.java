@@ -45,7 +45,7 @@ public final class Presets {
                     "--model lenet5-adam"),
             new Preset("lenet5-32", "002: LeNet-5 without padding on 32x32; 98% after 5 + 4 resumed epochs",
                     new Model("lenet5-32", lenet5(0), new InputTransform(32, 0.1307f, 0.3081f)),
-                    new Defaults("sgd", 0.001f, 0.9f, 1f, 64, 9),
+                    new Defaults("sgd", 0.001f, 0.9f, 1f, 64, 5),
                     "--model lenet5-32 --epochs 5, then --resume CHECKPOINT --epochs 9"),
             new Preset("cnn-dropout", "001: 2 conv + Dropout2d + 2 linear, ReLU on the logits; about 98% after 25 epochs",
                     new Model("cnn-dropout", cnnDropout(), MINUS_ONE_TO_ONE),
