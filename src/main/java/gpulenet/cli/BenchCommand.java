@@ -94,6 +94,10 @@ public final class BenchCommand implements Callable<Integer> {
                     + "replaced, not the link.")
     Path json;
 
+    @Option(names = "--plot", paramLabel = "FILE",
+            description = "Draw images/s per model, device and batch size as bars (PyTorch's beside, when run) into this PNG.")
+    Path plot;
+
     @Option(names = "--pytorch", paramLabel = "COMMAND",
             description = {"Also time PyTorch on the same job right after each run: COMMAND starts its reference "
                     + "script, split at spaces (e.g. \"python3 src/main/python/torch_reference.py\"); the job's flags are added "
@@ -110,6 +114,7 @@ public final class BenchCommand implements Callable<Integer> {
         int cpuThreads = threads.cpuThreads();
         checkFlags();
         OutputFile.requireWritable("--json", json);
+        OutputFile.requireWritable("--plot", plot);
         List<Presets.Preset> presets = presets();
         DataSets sets = data.load();
         BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());
@@ -163,6 +168,11 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new InputException("--json " + json + ": cannot write: " + IoReasons.reason(e), e);
             }
             out.println("Wrote " + json);
+            out.flush();
+        }
+        if (plot != null) {
+            Charts.writePng(plot, Charts.benchBars("Training images/s, one epoch of MNIST", report.rows()));
+            out.println("Saved plot " + plot);
             out.flush();
         }
         return 0;

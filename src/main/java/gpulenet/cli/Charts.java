@@ -7,11 +7,14 @@ import gpulenet.data.Dataset;
 import gpulenet.train.EpochSummary;
 import gpulenet.train.TrainingListener;
 import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.CategoryStyler;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
@@ -104,6 +107,43 @@ final class Charts {
             a.setYAxisGroup(1);
             a.setMarker(SeriesMarkers.CIRCLE).setMarkerColor(green);
             a.setLineColor(green).setLineWidth(2f);
+        }
+        return BitmapEncoder.getBufferedImage(chart);
+    }
+
+    /**
+     * bench --plot: images/s of every job (model, device, batch) as bars, gpu-lenet's beside PyTorch's
+     * where PyTorch ran the same job, with the ratio in the job's label.
+     */
+    static BufferedImage benchBars(String title, List<BenchReport.Row> rows) {
+        CategoryChart chart = new CategoryChartBuilder().width(CURVES_WIDTH).height(CURVES_HEIGHT).title(title)
+                .xAxisTitle("model, device, batch").yAxisTitle("training images/s").build();
+        CategoryStyler style = chart.getStyler();
+        style.setBaseFont(BASE_FONT);
+        style.setChartTitleFont(BASE_FONT.deriveFont(Font.BOLD, 16f));
+        style.setLegendPosition(Styler.LegendPosition.OutsideS);
+        style.setLegendLayout(Styler.LegendLayout.Horizontal);
+        style.setChartBackgroundColor(Color.WHITE);
+        style.setPlotBackgroundColor(Color.WHITE);
+        style.setAxisTitleFont(BASE_FONT);
+        style.setAxisTickLabelsFont(BASE_FONT.deriveFont(12f));
+        style.setPlotGridLinesColor(new Color(0xdd, 0xdd, 0xdd));
+        style.setXAxisLabelRotation(rows.size() > 4 ? 30 : 0);
+        style.setYAxisDecimalPattern("#,###");
+        style.setYAxisMin(0.0);
+        style.setOverlapped(false);
+        List<String> jobs = new ArrayList<>();
+        List<Double> ours = new ArrayList<>();
+        List<Double> torch = new ArrayList<>();
+        for (BenchReport.Row r : rows) {
+            Double ratio = r.ratioToPyTorch();
+            jobs.add(r.model() + " " + r.device() + " " + r.batch() + (ratio == null ? "" : String.format(" (%.2fx)", ratio)));
+            ours.add(r.imagesPerSecond());
+            torch.add(r.pytorchImagesPerSecond() == null ? 0.0 : r.pytorchImagesPerSecond());
+        }
+        chart.addSeries("gpu-lenet", jobs, ours).setFillColor(new Color(0x1f, 0x77, 0xb4));
+        if (rows.stream().anyMatch(r -> r.pytorchImagesPerSecond() != null)) {
+            chart.addSeries("PyTorch, same job, same run", jobs, torch).setFillColor(new Color(0xff, 0x7f, 0x0e));
         }
         return BitmapEncoder.getBufferedImage(chart);
     }

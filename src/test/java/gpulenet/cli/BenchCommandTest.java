@@ -9,10 +9,14 @@ import gpulenet.data.IdxFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import static gpulenet.cli.AppTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,7 +36,8 @@ class BenchCommandTest {
                         + "echo '{\"epoch\": 1, \"train_s\": 0.5, \"images_per_s\": 500, \"torch\": \"fake\"}'\n");
         Path json = dir.resolve("bench.json");
         Run bench = run("bench", "--devices", "cpu", "--batch-sizes", "32", "--threads", "1", "--data", data.toString(),
-                "--model", "cnn3,lenet5-32", "--model", "cnn3", "--pytorch", "sh " + script, "--json", json.toString());
+                "--model", "cnn3,lenet5-32", "--model", "cnn3", "--pytorch", "sh " + script, "--json", json.toString(),
+                "--plot", dir.resolve("bench.png").toString());
         assertEquals(0, bench.code(), bench.err());
 
         assertEquals(List.of(
@@ -78,6 +83,17 @@ class BenchCommandTest {
         assertEquals(32, lenet32.get("resize").getAsInt());
         assertEquals("0.1307,0.3081", lenet32.get("normalize").getAsString());
         assertEquals(0.9f, lenet32.get("momentum").getAsFloat());
+
+        BufferedImage png = ImageIO.read(dir.resolve("bench.png").toFile());
+        assertEquals(Charts.CURVES_WIDTH, png.getWidth());
+        assertEquals(Charts.CURVES_HEIGHT, png.getHeight());
+        Set<Integer> colours = new HashSet<>();
+        for (int y = 0; y < png.getHeight(); y += 3) {
+            for (int x = 0; x < png.getWidth(); x += 3) {
+                colours.add(png.getRGB(x, y));
+            }
+        }
+        assertTrue(colours.contains(0xff1f77b4) && colours.contains(0xffff7f0e), "gpu-lenet's and PyTorch's bars are drawn");
     }
 
     @Test
