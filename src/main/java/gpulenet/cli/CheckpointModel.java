@@ -2,6 +2,7 @@ package gpulenet.cli;
 
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
+import gpulenet.data.DigitImage;
 import gpulenet.model.Checkpoint;
 import gpulenet.model.Model;
 import gpulenet.model.Parameters;
@@ -29,6 +30,21 @@ record CheckpointModel(Path file, Checkpoint saved, Model model) {
             throw new InputException(file + ": " + problem + ", so " + consequence);
         });
         return new CheckpointModel(file, saved, options.resolve(saved.model(Presets.get(Presets.DEFAULT).model())));
+    }
+
+    /**
+     * The square size of the images the network takes: its --resize, else MNIST's 28; one line naming the
+     * layer that cannot take it when the network does not fit that size.
+     */
+    int inputSize() {
+        int size = model.inputSize(DigitImage.SIZE);
+        try {
+            model.outputShapes(size, size);
+        } catch (InputException e) {
+            throw new InputException("the " + model.name() + " network does not take " + size + "x" + size + " images"
+                    + (size == DigitImage.SIZE ? " (its input size is set with --resize)" : "") + ": " + e.getMessage());
+        }
+        return size;
     }
 
     /** The weights, uploaded to {@code backend} (checked against the network first: names and shapes). */

@@ -4,7 +4,6 @@ import gpulenet.AtomicFile;
 import gpulenet.InputException;
 import gpulenet.IoReasons;
 import gpulenet.backend.cpu.CpuBackend;
-import gpulenet.data.DigitImage;
 import gpulenet.model.Model;
 import gpulenet.model.OnnxExport;
 import picocli.CommandLine.Command;
@@ -51,13 +50,7 @@ public final class ExportCommand implements Callable<Integer> {
         OutputFile.requireWritable("--onnx", onnx);
         CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot be exported");
         Model model = loaded.model();
-        int size = model.inputSize(DigitImage.SIZE);
-        try {
-            model.outputShapes(size, size);
-        } catch (InputException e) {
-            throw new InputException("the " + model.name() + " network does not take " + size + "x" + size
-                    + " images" + (size == DigitImage.SIZE ? " (its input size is set with --resize)" : "") + ": " + e.getMessage());
-        }
+        int size = loaded.inputSize();
         byte[] bytes;
         try (CpuBackend backend = new CpuBackend(1)) {
             bytes = OnnxExport.encode(model, loaded.weightsOn(backend), size, size, producerVersion());

@@ -84,13 +84,7 @@ public final class PredictCommand implements Callable<Integer> {
         }
         CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot predict anything");
         Model model = loaded.model();
-        int size = model.inputSize(DigitImage.SIZE);
-        try {
-            model.outputShapes(size, size);
-        } catch (InputException e) {
-            throw new InputException("the " + model.name() + " network does not take " + size + "x" + size
-                    + " digits" + (size == DigitImage.SIZE ? " (its input size is set with --resize)" : "") + ": " + e.getMessage());
-        }
+        int size = loaded.inputSize();
 
         boolean failed = false;
         List<Item> items = new ArrayList<>();
