@@ -15,6 +15,7 @@ import gpulenet.train.TrainingStep;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -75,7 +76,7 @@ public final class TrainingComparison {
                 losses[s] = stats[0] / b;
                 correct[s] = stats[1];
             }
-            Map<String, float[]> state = new java.util.LinkedHashMap<>();
+            Map<String, float[]> state = new LinkedHashMap<>();
             optimizer.state().forEach((name, t) -> state.put(name, params.download(t)));
             return new Steps(losses, correct, params.downloadValues(), state);
         }
