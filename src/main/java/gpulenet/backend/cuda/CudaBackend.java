@@ -34,6 +34,8 @@ public final class CudaBackend implements Backend {
     private static final int GEMM_TILE = 16;
 
     private final CudaDriver driver;
+    /** The argument blocks of the launch sites, each prepared once (see {@link LaunchSites}). */
+    private final LaunchSites sites;
     private final boolean useCublas;
     private final String gemmDescription;
     private final List<DevicePtr> allocations = new ArrayList<>();
@@ -58,6 +60,7 @@ public final class CudaBackend implements Backend {
     /** A backend on {@code driver}, which it owns and closes. */
     public CudaBackend(CudaDriver driver, GemmChoice gemm) {
         this.driver = driver;
+        this.sites = new LaunchSites(driver);
         Optional<String> noCublas = gemm == GemmChoice.KERNEL ? Optional.empty() : driver.gemmUnavailableReason();
         switch (gemm) {
             case CUBLAS -> {
@@ -404,12 +407,17 @@ public final class CudaBackend implements Backend {
                 LaunchConfig.blocks(channels, CONV_CPB), batch, CONV_TILE, CONV_TILE, 1, 0);
     }
 
+    /**
+     * Launches {@code kernel} from the argument block of its site (the same kernel and device pointers):
+     * found again from the previous step, only the arguments that changed are written into it.
+     */
     private void launch(Kernel kernel, LaunchConfig config, Object... args) {
         if (closed) {
             throw new IllegalStateException("CUDA backend is closed");
         }
-        kernel.checkArgs(args);
-        driver.launch(kernel.symbol, config, args);
+        LaunchArguments block = sites.block(kernel, args);
+        block.set(args);
+        driver.launch(block, config);
     }
 
     private static long elements(int[] shape) {

@@ -3,9 +3,10 @@ package gpulenet.backend.cuda;
 import java.util.Optional;
 
 /**
- * The narrow seam between {@link CudaBackend} and a CUDA device: memory, copies, kernel launches by
- * name, and a GEMM with cuBLAS's column-major semantics. {@link JCudaDriver} talks to a real GPU;
- * tests use a driver that runs the host-compiled kernels, so the whole backend runs without a GPU.
+ * The narrow seam between {@link CudaBackend} and a CUDA device: memory, copies, kernel launches from
+ * argument blocks prepared once per launch site, and a GEMM with cuBLAS's column-major semantics.
+ * {@link JCudaDriver} talks to a real GPU; tests use a driver that runs the host-compiled kernels, so the
+ * whole backend runs without a GPU.
  * Work is queued in order on one stream; only copies to the host and {@link #synchronize} wait for it.
  * Errors throw {@link CudaOperationException} naming the operation or kernel.
  */
@@ -37,10 +38,16 @@ public interface CudaDriver extends AutoCloseable {
     void memset(DevicePtr dst, byte value, long bytes);
 
     /**
-     * Queues kernel {@code kernel} with arguments laid out as its C signature declares them:
-     * {@link DevicePtr} for pointers, {@link Integer} for int, {@link Float} for float.
+     * A native block for the arguments of one launch site of {@code kernel} (see {@link LaunchArguments}),
+     * owned by this driver until it closes. Made once per site, written per launch only where values change.
      */
-    void launch(String kernel, LaunchConfig config, Object... args);
+    LaunchArguments arguments(Kernel kernel);
+
+    /**
+     * Queues the kernel of {@code args}, a block this driver made, with the values it holds now. The values
+     * are read before this returns, so the block may be rewritten for the next launch at once.
+     */
+    void launch(LaunchArguments args, LaunchConfig config);
 
     /** Why {@link #gemm} cannot be used here (e.g. no cuBLAS library), or empty when it can. */
     Optional<String> gemmUnavailableReason();

@@ -10,10 +10,17 @@ import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuDeviceTotalMem;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
+import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
@@ -22,27 +29,35 @@ import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
 
+import gpulenet.InputException;
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import jcuda.CudaException;
-import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.Sizeof;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.jcublas.JCublas2;
@@ -57,13 +72,23 @@ import jcuda.jcublas.cublasOperation;
  * error. JCuda exceptions are enabled once; every failure is rethrown naming the call that failed.
  * Use it from one thread: the context is made current on the thread that opened it.
  *
+ * <p>A launch passes cuLaunchKernel the address of a {@link LaunchArguments} block: kernel parameters
+ * live in pinned host memory this driver allocates in chunks and frees at close, so JCuda marshals one
+ * pointer per launch instead of one Java object per argument. The GEMM's alpha and beta live there too.
+ *
  * <p>Launches are asynchronous, so a kernel that faults is reported by a later call. With the
  * environment variable {@value #SYNC_ENV}=1 every launch is followed by a synchronisation, so the
- * failure names its kernel (slow; for debugging).
+ * failure names its kernel (slow; for debugging). With {@value #EVENTS_ENV}=FILE every launch and GEMM
+ * is timed with CUDA events, and at every wait for the device (a copy to the host, a synchronisation)
+ * one JSON line is appended to FILE with each kernel's launches and milliseconds since the previous
+ * wait (for profiling; it adds two event records per launch).
  */
 public final class JCudaDriver implements CudaDriver {
 
     public static final String SYNC_ENV = "GPULENET_CUDA_SYNC";
+    public static final String EVENTS_ENV = "GPULENET_CUDA_EVENTS";
+    /** Pinned host memory for argument blocks is allocated in chunks of this many bytes. */
+    static final int HOST_CHUNK_BYTES = 64 << 10;
 
     /**
      * Errors a kernel raises while it runs. They are sticky and reported by whichever call comes next,
@@ -80,18 +105,62 @@ public final class JCudaDriver implements CudaDriver {
     private final CUdevice device;
     private final DeviceInfo info;
     private final Map<String, CUmodule> modules;
-    private final Map<String, CUfunction> functions;
+    /** Indexed by {@link Kernel#ordinal}; null for a kernel not loaded. */
+    private final CUfunction[] functions;
     private final boolean syncEachLaunch = "1".equals(System.getenv(SYNC_ENV));
+    private final List<HostMemory> hostChunks = new ArrayList<>();
+    private ByteBuffer hostChunk;
+    private long hostChunkAddress;
+    private int hostChunkUsed;
+    /** alpha and beta of the GEMM, in pinned memory: cuBLAS reads them when the call is made. */
+    private ByteBuffer gemmScalars;
+    private NativeAddress gemmAlpha;
+    private NativeAddress gemmBeta;
+    private final LaunchTimer timer;
     private cublasHandle cublas;
     private String cublasFailure;
     private boolean closed;
 
-    private JCudaDriver(CUdevice device, DeviceInfo info, Map<String, CUmodule> modules,
-                        Map<String, CUfunction> functions) {
+    private JCudaDriver(CUdevice device, DeviceInfo info, Map<String, CUmodule> modules, CUfunction[] functions) {
         this.device = device;
         this.info = info;
         this.modules = modules;
         this.functions = functions;
+        String events = System.getenv(EVENTS_ENV);
+        this.timer = events == null || events.isEmpty() ? null : new LaunchTimer(Path.of(events));
+    }
+
+    /** Device memory from cuMemAlloc, whose address the argument blocks need. */
+    private static final class DeviceMemory extends CUdeviceptr {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    /** Pinned host memory from cuMemAllocHost: its address and a direct buffer over it. */
+    private static final class HostMemory extends Pointer {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    /** A bare native address, which JCuda passes on as it is (no buffer or array to marshal). */
+    private static class NativeAddress extends Pointer {
+        NativeAddress(long address) {
+            super(address);
+        }
+    }
+
+    /** What a launch passes as kernelParams: the block's pointer table, with the function it launches. */
+    private static final class KernelParams extends NativeAddress {
+        final JCudaDriver owner;
+        final CUfunction function;
+
+        KernelParams(long address, JCudaDriver owner, CUfunction function) {
+            super(address);
+            this.owner = owner;
+            this.function = function;
+        }
     }
 
     /**
@@ -122,7 +191,7 @@ public final class JCudaDriver implements CudaDriver {
             throw new CudaUnavailableException("cannot open CUDA device 0: " + e.getMessage());
         }
         Map<String, CUmodule> modules = new LinkedHashMap<>();
-        Map<String, CUfunction> functions = new HashMap<>();
+        CUfunction[] functions = new CUfunction[Kernel.values().length];
         try {
             try {
                 cuCtxSetCurrent(context);
@@ -142,7 +211,7 @@ public final class JCudaDriver implements CudaDriver {
                     throw new CudaUnavailableException("kernel " + k.symbol + " not found in kernels/" + k.module
                             + ".ptx: " + e.getMessage());
                 }
-                functions.put(k.symbol, f);
+                functions[k.ordinal()] = f;
             }
             return new JCudaDriver(device, readInfo(device), modules, functions);
         } catch (RuntimeException e) {
@@ -251,7 +320,7 @@ public final class JCudaDriver implements CudaDriver {
 
     @Override
     public DevicePtr alloc(long bytes) {
-        CUdeviceptr p = new CUdeviceptr();
+        DeviceMemory p = new DeviceMemory();
         try {
             cuMemAlloc(p, bytes);
         } catch (CudaException e) {
@@ -328,6 +397,9 @@ public final class JCudaDriver implements CudaDriver {
         } catch (CudaException e) {
             throw failed("cuMemcpyDtoH of " + bytes + " bytes", e);
         }
+        if (timer != null) {
+            timer.endWindow();
+        }
     }
 
     private static void checkRange(int offset, int count, int length) {
@@ -346,39 +418,77 @@ public final class JCudaDriver implements CudaDriver {
     }
 
     @Override
-    public void launch(String kernel, LaunchConfig c, Object... args) {
-        CUfunction f = functions.get(kernel);
+    public LaunchArguments arguments(Kernel kernel) {
+        CUfunction f = functions[kernel.ordinal()];
         if (f == null) {
-            throw new IllegalArgumentException("kernel " + kernel + " was not loaded");
+            throw new IllegalArgumentException("kernel " + kernel.symbol + " was not loaded");
         }
-        NativePointerObject[] params = new NativePointerObject[args.length];
-        for (int i = 0; i < args.length; i++) {
-            params[i] = argument(kernel, i, args[i]);
+        HostSlice block = hostSlice(LaunchArguments.bytes(kernel));
+        return new LaunchArguments(kernel, block.buffer(), block.address(), JCudaDriver::deviceAddress,
+                new KernelParams(block.address(), this, f));
+    }
+
+    @Override
+    public void launch(LaunchArguments args, LaunchConfig c) {
+        if (!(args.handle() instanceof KernelParams params) || params.owner != this) {
+            throw new IllegalArgumentException(args + " was not made by this driver");
         }
         try {
-            cuLaunchKernel(f, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(), c.sharedBytes(),
-                    null, Pointer.to(params), null);
+            if (timer != null) {
+                timer.before();
+            }
+            cuLaunchKernel(params.function, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(),
+                    c.sharedBytes(), null, params, null);
+            if (timer != null) {
+                timer.after(args.kernel().symbol);
+            }
             if (syncEachLaunch) {
                 cuCtxSynchronize();
             }
         } catch (CudaException e) {
-            throw failed("launch of kernel " + kernel + " (" + c + ")", e);
+            throw failed("launch of kernel " + args.kernel().symbol + " (" + c + ")", e);
         }
     }
 
-    /** A pointer to the argument's value, as cuLaunchKernel's kernelParams wants. */
-    private static Pointer argument(String kernel, int i, Object arg) {
-        if (arg instanceof DevicePtr p) {
-            return Pointer.to(p.isNull() ? new CUdeviceptr() : at(p));
-        } else if (arg instanceof Integer v) {
-            return Pointer.to(new int[] {v});
-        } else if (arg instanceof Long v) {
-            return Pointer.to(new long[] {v});
-        } else if (arg instanceof Float v) {
-            return Pointer.to(new float[] {v});
+    /** The device address of {@code p}: its allocation's address plus its offset. */
+    private static long deviceAddress(DevicePtr p) {
+        if (p.isNull()) {
+            return 0;
         }
-        throw new IllegalArgumentException(kernel + " argument " + i + " has unsupported type "
-                + (arg == null ? "null" : arg.getClass().getName()));
+        if (p.allocation() instanceof DeviceMemory m) {
+            return m.address() + p.byteOffset();
+        }
+        throw new IllegalArgumentException("not a device pointer of this driver: " + p);
+    }
+
+    /** Bytes of pinned host memory: a native-order buffer over them and their address. */
+    private record HostSlice(ByteBuffer buffer, long address) {
+    }
+
+    /** {@code bytes} bytes of pinned host memory, 8-aligned, from the current chunk or a new one. */
+    private HostSlice hostSlice(int bytes) {
+        if (bytes > HOST_CHUNK_BYTES) {
+            throw new IllegalArgumentException(bytes + " bytes of arguments");
+        }
+        if (hostChunk == null || hostChunkUsed + bytes > HOST_CHUNK_BYTES) {
+            HostMemory chunk = new HostMemory();
+            try {
+                cuMemAllocHost(chunk, HOST_CHUNK_BYTES);
+            } catch (CudaException e) {
+                throw failed("cuMemAllocHost of " + HOST_CHUNK_BYTES + " bytes", e);
+            }
+            hostChunks.add(chunk);
+            hostChunk = chunk.getByteBuffer(0, HOST_CHUNK_BYTES);
+            hostChunkAddress = chunk.address();
+            hostChunkUsed = 0;
+            if (hostChunk == null || hostChunkAddress == 0) {
+                throw new CudaOperationException("cuMemAllocHost gave no host memory");
+            }
+        }
+        HostSlice slice = new HostSlice(hostChunk.slice(hostChunkUsed, bytes).order(ByteOrder.nativeOrder()),
+                hostChunkAddress + hostChunkUsed);
+        hostChunkUsed += (bytes + 7) & ~7;
+        return slice;
     }
 
     @Override
@@ -406,9 +516,22 @@ public final class JCudaDriver implements CudaDriver {
         if (gemmUnavailableReason().isPresent()) {
             throw new IllegalStateException("cuBLAS is not available: " + cublasFailure);
         }
+        if (gemmScalars == null) {
+            HostSlice scalars = hostSlice(2 * Float.BYTES);
+            gemmScalars = scalars.buffer();
+            gemmAlpha = new NativeAddress(scalars.address());
+            gemmBeta = new NativeAddress(scalars.address() + Float.BYTES);
+        }
+        gemmScalars.putFloat(0, alpha).putFloat(Float.BYTES, beta);
         try {
-            JCublas2.cublasSgemm(cublas, op(transA), op(transB), m, n, k, Pointer.to(new float[] {alpha}), at(a), lda,
-                    at(b), ldb, Pointer.to(new float[] {beta}), at(c), ldc);
+            if (timer != null) {
+                timer.before();
+            }
+            JCublas2.cublasSgemm(cublas, op(transA), op(transB), m, n, k, gemmAlpha, at(a), lda, at(b), ldb, gemmBeta,
+                    at(c), ldc);
+            if (timer != null) {
+                timer.after("cublasSgemm");
+            }
         } catch (CudaException e) {
             throw failed("cublasSgemm(" + m + "x" + n + "x" + k + ")", e);
         }
@@ -425,6 +548,9 @@ public final class JCudaDriver implements CudaDriver {
         } catch (CudaException e) {
             throw failed("cuCtxSynchronize", e);
         }
+        if (timer != null) {
+            timer.endWindow();
+        }
     }
 
     @Override
@@ -435,10 +561,14 @@ public final class JCudaDriver implements CudaDriver {
         closed = true;
         // after a kernel fault every call fails with it; each step still runs, so the context is released
         List<Runnable> steps = new ArrayList<>();
+        if (timer != null) {
+            steps.add(timer::close);
+        }
         if (cublas != null) {
             steps.add(() -> JCublas2.cublasDestroy(cublas));
         }
         modules.values().forEach(m -> steps.add(() -> cuModuleUnload(m)));
+        hostChunks.forEach(h -> steps.add(() -> cuMemFreeHost(h)));
         steps.add(() -> cuDevicePrimaryCtxRelease(device));
         CudaException first = null;
         for (Runnable step : steps) {
@@ -463,6 +593,108 @@ public final class JCudaDriver implements CudaDriver {
     private static CUdeviceptr at(DevicePtr p) {
         CUdeviceptr base = base(p);
         return p.byteOffset() == 0 ? base : base.withByteOffset(p.byteOffset());
+    }
+
+    /**
+     * {@value #EVENTS_ENV}: every launch and GEMM between two CUDA events, and at each wait for the device
+     * (when all of them have completed) one JSON line per window with each kernel's launches and summed
+     * milliseconds: {"window":N,"kernels":{"conv2d_forward":{"launches":200,"ms":1.234},...}}.
+     */
+    private static final class LaunchTimer {
+        private final Path file;
+        private final BufferedWriter writer;
+        private final ArrayDeque<CUevent> pool = new ArrayDeque<>();
+        private final List<CUevent> starts = new ArrayList<>();
+        private final List<CUevent> ends = new ArrayList<>();
+        private final List<String> names = new ArrayList<>();
+        private CUevent start;
+        private int window;
+
+        LaunchTimer(Path file) {
+            this.file = file;
+            try {
+                writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw new InputException(EVENTS_ENV + "=" + file + ": cannot write it: " + e.getMessage());
+            }
+        }
+
+        void before() {
+            start = event();
+            cuEventRecord(start, null);
+        }
+
+        void after(String name) {
+            CUevent end = event();
+            cuEventRecord(end, null);
+            starts.add(start);
+            ends.add(end);
+            names.add(name);
+        }
+
+        private CUevent event() {
+            CUevent e = pool.poll();
+            if (e == null) {
+                e = new CUevent();
+                cuEventCreate(e, 0);
+            }
+            return e;
+        }
+
+        /** The device has caught up: sums the window's times per kernel and writes its line. */
+        void endWindow() {
+            if (names.isEmpty()) {
+                return;
+            }
+            cuEventSynchronize(ends.get(ends.size() - 1));
+            Map<String, double[]> sums = new LinkedHashMap<>();
+            float[] ms = {0};
+            for (int i = 0; i < names.size(); i++) {
+                cuEventElapsedTime(ms, starts.get(i), ends.get(i));
+                double[] sum = sums.computeIfAbsent(names.get(i), k -> new double[2]);
+                sum[0]++;
+                sum[1] += ms[0];
+            }
+            pool.addAll(starts);
+            pool.addAll(ends);
+            starts.clear();
+            ends.clear();
+            names.clear();
+            StringBuilder line = new StringBuilder("{\"window\":").append(++window).append(",\"kernels\":{");
+            String sep = "";
+            for (Map.Entry<String, double[]> e : sums.entrySet()) {
+                line.append(sep).append('"').append(e.getKey()).append("\":{\"launches\":").append((long) e.getValue()[0])
+                        .append(",\"ms\":").append(String.format(Locale.ROOT, "%.6f", e.getValue()[1])).append('}');
+                sep = ",";
+            }
+            line.append("}}\n");
+            try {
+                writer.write(line.toString());
+                writer.flush();
+            } catch (IOException e) {
+                throw new CudaOperationException(EVENTS_ENV + "=" + file + ": cannot write it: " + e.getMessage());
+            }
+        }
+
+        void close() {
+            try {
+                writer.close();
+            } catch (IOException e) {
+                // the lines written so far are flushed; nothing else to keep
+            }
+            starts.forEach(JCudaDriver::destroy);
+            ends.forEach(JCudaDriver::destroy);
+            pool.forEach(JCudaDriver::destroy);
+        }
+    }
+
+    private static void destroy(CUevent e) {
+        try {
+            cuEventDestroy(e);
+        } catch (CudaException ignored) {
+            // closing: the context goes next
+        }
     }
 
     private static CudaOperationException failed(String what, CudaException e) {

@@ -4,16 +4,20 @@ import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
-import java.lang.ref.Reference;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * {@link CudaDriver} without a GPU: kernels run in native-tests' host emulation library
- * (libgpulenet_emu.so, the shipped kernels/*.cu compiled by g++; loaded at the first launch), device memory is native host memory,
+ * (libgpulenet_emu.so, the shipped kernels/*.cu compiled by g++; loaded at the first launch), reading their
+ * arguments from the same native argument blocks a real launch uses; device memory is native host memory,
  * and gemm is a plain-Java cublasSgemm (column-major, cuBLAS's argument checks). Launches run to
  * completion, so synchronisation is a no-op; it is still counted, as are allocations, so tests can check
  * that a training step neither allocates nor waits.
@@ -34,6 +38,8 @@ final class EmulatedDriver implements CudaDriver {
     private final boolean cublas;
     private final long capacityBytes;
     private final Map<Memory, Long> live = new IdentityHashMap<>();
+    private final Set<Memory> argumentMemory = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final List<LaunchArguments> blocks = new ArrayList<>();
     private long liveBytes;
     private int allocations;
     private int synchronizations;
@@ -169,40 +175,61 @@ final class EmulatedDriver implements CudaDriver {
         at(dst, bytes).setMemory(0, bytes, value);
     }
 
-    /** Marshals the arguments like cuLaunchKernel's kernelParams: an array of pointers to each value. */
+    /**
+     * A block in native memory, laid out as cuLaunchKernel's kernelParams (the table of pointers to the
+     * values, then the values): the emulation library reads the kernel's arguments through that table,
+     * as the CUDA driver would, so a value a launch site failed to write shows up as a wrong result.
+     */
     @Override
-    public void launch(String kernel, LaunchConfig c, Object... args) {
-        Memory params = new Memory((long) Native.POINTER_SIZE * Math.max(1, args.length));
-        Memory[] values = new Memory[args.length];
-        for (int i = 0; i < args.length; i++) {
-            Object arg = args[i];
-            if (arg instanceof DevicePtr p) {
-                values[i] = new Memory(Native.POINTER_SIZE);
-                values[i].setPointer(0, p.isNull() ? null : at(p, 0));
-            } else if (arg instanceof Integer v) {
-                values[i] = new Memory(4);
-                values[i].setInt(0, v);
-            } else if (arg instanceof Long v) {
-                values[i] = new Memory(8);
-                values[i].setLong(0, v);
-            } else if (arg instanceof Float v) {
-                values[i] = new Memory(4);
-                values[i].setFloat(0, v);
-            } else {
-                throw new IllegalArgumentException(kernel + " argument " + i + " has unsupported type "
-                        + (arg == null ? "null" : arg.getClass().getName()));
+    public LaunchArguments arguments(Kernel kernel) {
+        int bytes = LaunchArguments.bytes(kernel);
+        Memory block = new Memory(bytes);
+        argumentMemory.add(block);
+        LaunchArguments args = new LaunchArguments(kernel, block.getByteBuffer(0, bytes), Pointer.nativeValue(block),
+                p -> Pointer.nativeValue(at(p, 0)), block);
+        blocks.add(args);
+        return args;
+    }
+
+    /** Runs the kernel on the values the block holds, after checking every pointer in it is a live allocation. */
+    @Override
+    public void launch(LaunchArguments args, LaunchConfig c) {
+        if (!(args.handle() instanceof Memory block) || !argumentMemory.contains(block)) {
+            throw new IllegalArgumentException(args + " was not made by this driver");
+        }
+        Kernel kernel = args.kernel();
+        if (!args.complete()) {
+            throw new IllegalStateException(args + " has arguments that were never set");
+        }
+        for (int i = 0; i < kernel.params().size(); i++) {
+            if (kernel.params().get(i) == Kernel.Arg.PTR && !args.pointerAt(i).isNull()) {
+                DevicePtr p = args.pointerAt(i);
+                if (Pointer.nativeValue(at(p, 0)) != (long) args.valueAt(i)) {
+                    throw new IllegalStateException(kernel.symbol + " argument " + i + " holds a stale address for " + p);
+                }
             }
-            params.setPointer((long) i * Native.POINTER_SIZE, values[i]);
         }
         EmuLibrary emu = load();
-        int rc = emu.gl_emu_launch(kernel, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(),
-                c.sharedBytes(), params);
-        // the argument values must outlive the native call
-        Reference.reachabilityFence(values);
+        int rc = emu.gl_emu_launch(kernel.symbol, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(),
+                c.sharedBytes(), block);
         launches++;
         if (rc != 0) {
-            throw new CudaOperationException("launch of kernel " + kernel + " (" + c + ") failed: " + emu.gl_emu_last_error());
+            throw new CudaOperationException("launch of kernel " + kernel.symbol + " (" + c + ") failed: " + emu.gl_emu_last_error());
         }
+    }
+
+    /** Argument blocks made so far: one per launch site. */
+    int argumentBlocks() {
+        return blocks.size();
+    }
+
+    /** Values written into all argument blocks so far. */
+    long argumentWrites() {
+        long n = 0;
+        for (LaunchArguments b : blocks) {
+            n += b.writes();
+        }
+        return n;
     }
 
     @Override
@@ -262,5 +289,9 @@ final class EmulatedDriver implements CudaDriver {
         }
         live.clear();
         liveBytes = 0;
+        for (Memory m : argumentMemory) {
+            m.close();
+        }
+        argumentMemory.clear();
     }
 }
