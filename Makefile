@@ -144,3 +144,30 @@ emu-lib: $(EMU_LIB)
 
 $(EMU_LIB): $(NT)/emu/emu_lib.cpp $(NT_BUILD)/emu/emu.o $(KERNEL_SRCS) $(EMU_HDRS)
 	$(CXX) $(CXX_EMU_FLAGS) -shared -o $@ $< $(NT_BUILD)/emu/emu.o
+
+# ---- The GPU path measured without a GPU, and the prepared check for a GPU machine ----
+
+.PHONY: host-cost device-bundle gpu-report
+
+NULL_CUDA_DIR := $(NT_BUILD)/null-cuda
+DEVICE_BUNDLE := device-bundle
+BUNDLE_MAX_MIB ?= 60
+
+# The GPU path's host cost: `train --device cuda` on the no-op CUDA driver that native-tests/null-cuda builds
+# into $(NULL_CUDA_DIR); prints per warm step the host microseconds (wall, and CPU of the training thread),
+# kernel launches, graph launches, GEMMs and synchronisations. Host cost only: no kernel runs.
+# RUNS, EPOCHS, BATCH, GEMM (auto|cublas|kernel) and HOST_COST_JSON=FILE are passed on.
+host-cost: jar
+	NULL_CUDA_DIR=$(NULL_CUDA_DIR) JAR=$(JAR) $(NT)/host-cost.sh
+
+# Everything native-tests/gpu-report.sh needs on a GPU machine without Java or a network, in $(DEVICE_BUNDLE)/
+# (at most BUNDLE_MAX_MIB MiB): a jlink'd runtime, the jar, the PyTorch reference script, the kernel tests' sources.
+device-bundle: jar
+	JAR=$(JAR) NVCC_TEST_FLAGS="$(NVCC_TEST_FLAGS)" BUNDLE_MAX_MIB=$(BUNDLE_MAX_MIB) $(NT)/device-bundle.sh $(DEVICE_BUNDLE)
+
+# On the GPU machine (make, nvcc, PyTorch; no Java needed): the whole report into $(OUT) (default gpu-report/),
+# as gpu-report.json and gpu-report.log, within BUDGET_S seconds (default 450).
+OUT ?= $(CURDIR)/gpu-report
+gpu-report:
+	@test -x $(DEVICE_BUNDLE)/gpu-report.sh || { echo "gpu-report: $(DEVICE_BUNDLE)/ is missing: run make device-bundle where a JDK is"; exit 2; }
+	OUT=$(OUT) $(DEVICE_BUNDLE)/gpu-report.sh
