@@ -40,6 +40,16 @@ class AppTest {
     record Run(int code, String out, String err) {
     }
 
+    /** Runs {@code args} and checks they are refused as bad input: exit 2 and one error line; returns the run. */
+    static Run runRefused(String... args) {
+        Run r = run(args);
+        String what = String.join(" ", args) + " -> " + r.err();
+        assertEquals(2, r.code(), what);
+        assertTrue(r.err().startsWith("gpu-lenet: error: "), what);
+        assertEquals(1, r.err().split("\n").length, what);
+        return r;
+    }
+
     static Run run(String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
         CommandLine cl = App.commandLine();
@@ -115,11 +125,7 @@ class AppTest {
                 {},
         };
         for (String[] args : cases) {
-            Run r = run(args);
-            String what = String.join(" ", args) + " -> " + r.err();
-            assertEquals(2, r.code(), what);
-            assertTrue(r.err().startsWith("gpu-lenet: error: "), what);
-            assertEquals(1, r.err().split("\n").length, what);
+            runRefused(args);
         }
         assertEquals("gpu-lenet: error: --batch-size must be positive, got 0\n", run("train", "--batch-size", "0").err());
     }

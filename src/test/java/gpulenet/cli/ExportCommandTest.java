@@ -147,11 +147,8 @@ class ExportCommandTest {
                 {"export", "--checkpoint", ckpt.toString(), "--onnx", o, "--no-such-flag"},
         };
         for (String[] args : cases) {
-            AppTest.Run r = AppTest.run(args);
+            AppTest.Run r = AppTest.runRefused(args);
             String what = String.join(" ", args) + " -> " + r.err();
-            assertEquals(2, r.code(), what);
-            assertTrue(r.err().startsWith("gpu-lenet: error: "), what);
-            assertEquals(1, r.err().split("\n").length, what);
             assertEquals("", r.out(), what);
             assertFalse(Files.exists(onnx), what);
         }

@@ -7,13 +7,8 @@ import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
 import gpulenet.backend.Tensor;
 import gpulenet.backend.cpu.CpuBackend;
-import gpulenet.model.Model;
 import gpulenet.model.Network;
-import gpulenet.model.Parameters;
 import gpulenet.model.Presets;
-import gpulenet.optim.Optimizer;
-import gpulenet.optim.Optimizers;
-import gpulenet.train.TrainingStep;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -170,31 +165,8 @@ class CudaLaunchSitesTest {
     }
 
     private static Run train(Backend backend, EmulatedDriver driver) {
-        Presets.Preset preset = Presets.get("lenet5");
-        Model model = preset.model();
-        int size = model.inputSize(28);
-        SplittableRandom rng = new SplittableRandom(11);
-        byte[] images = new byte[SAMPLES * size * size];
-        byte[] labels = new byte[SAMPLES];
-        int[] order = new int[SAMPLES];
-        for (int i = 0; i < images.length; i++) {
-            images[i] = (byte) rng.nextInt(256);
-        }
-        for (int i = 0; i < SAMPLES; i++) {
-            labels[i] = (byte) rng.nextInt(Model.CLASSES);
-            order[i] = (i * 13 + 5) % SAMPLES;
-        }
-        Tensor imagesT = backend.allocate(DType.U8, SAMPLES, size, size);
-        Tensor labelsT = backend.allocate(DType.U8, SAMPLES);
-        Tensor orderT = backend.allocate(DType.I32, SAMPLES);
-        backend.upload(imagesT, images);
-        backend.upload(labelsT, labels);
-        backend.upload(orderT, order);
-        Parameters params = new Parameters(backend, model.parameterShapes());
-        params.initialize(42);
-        Network net = Network.forTraining(backend, model, params, size, size, BATCH);
-        Optimizer optimizer = Optimizers.create(preset.defaults().optimizer(), params, 0.9f, 0f);
-        TrainingStep step = new TrainingStep(net, optimizer);
+        TrainingFixture f = TrainingFixture.of(backend, Presets.get("lenet5"), SAMPLES, BATCH, 11, 13, 5, 0.9f);
+        Network net = f.net();
 
         float[] losses = new float[SCHEDULE.length];
         int[] blocksAfter = new int[SCHEDULE.length];
@@ -202,8 +174,8 @@ class CudaLaunchSitesTest {
         for (int s = 0; s < SCHEDULE.length; s++) {
             Step st = SCHEDULE[s];
             long writesBefore = driver == null ? 0 : driver.argumentWrites();
-            net.gather(imagesT, labelsT, orderT, st.start, st.batch);
-            step.run(st.batch, st.lr, 42, s);
+            f.gather(st.start, st.batch);
+            f.step().run(st.batch, st.lr, 42, s);
             if (driver != null) {
                 blocksAfter[s] = driver.argumentBlocks();
                 writes[s] = driver.argumentWrites() - writesBefore;
@@ -211,7 +183,7 @@ class CudaLaunchSitesTest {
             losses[s] = net.readStats()[0];
             net.resetStats();
         }
-        return new Run(losses, params.downloadValues(), blocksAfter, writes);
+        return new Run(losses, f.params().downloadValues(), blocksAfter, writes);
     }
 
     private static void assertClose(float expected, float actual, String what) {

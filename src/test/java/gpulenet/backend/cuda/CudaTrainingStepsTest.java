@@ -4,17 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import gpulenet.backend.Backend;
-import gpulenet.backend.DType;
-import gpulenet.backend.Tensor;
 import gpulenet.backend.cpu.CpuBackend;
-import gpulenet.model.Model;
 import gpulenet.model.Network;
-import gpulenet.model.Parameters;
 import gpulenet.model.Presets;
-import gpulenet.optim.Optimizer;
-import gpulenet.optim.Optimizers;
-import gpulenet.train.TrainingStep;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -75,30 +67,8 @@ class CudaTrainingStepsTest {
 
     /** Runs the steps; with an emulated driver, also checks the loop neither allocates nor synchronises. */
     private static Run train(Backend backend, EmulatedDriver driver, Presets.Preset preset) {
-        Model model = preset.model();
-        int size = model.inputSize(28);
-        SplittableRandom rng = new SplittableRandom(7);
-        byte[] images = new byte[SAMPLES * size * size];
-        byte[] labels = new byte[SAMPLES];
-        int[] order = new int[SAMPLES];
-        for (int i = 0; i < images.length; i++) {
-            images[i] = (byte) rng.nextInt(256);
-        }
-        for (int i = 0; i < SAMPLES; i++) {
-            labels[i] = (byte) rng.nextInt(Model.CLASSES);
-            order[i] = (i * 17 + 3) % SAMPLES;
-        }
-        Tensor imagesT = backend.allocate(DType.U8, SAMPLES, size, size);
-        Tensor labelsT = backend.allocate(DType.U8, SAMPLES);
-        Tensor orderT = backend.allocate(DType.I32, SAMPLES);
-        backend.upload(imagesT, images);
-        backend.upload(labelsT, labels);
-        backend.upload(orderT, order);
-        Parameters params = new Parameters(backend, model.parameterShapes());
-        params.initialize(42);
-        Network net = Network.forTraining(backend, model, params, size, size, BATCH);
-        Optimizer optimizer = Optimizers.create(preset.defaults().optimizer(), params, MOMENTUM, 0f);
-        TrainingStep step = new TrainingStep(net, optimizer);
+        TrainingFixture f = TrainingFixture.of(backend, preset, SAMPLES, BATCH, 7, 17, 3, MOMENTUM);
+        Network net = f.net();
         // ten times the tutorials' rates, so that four steps move the parameters well past the tolerance
         float lr = preset.defaults().lr() * 10;
 
@@ -109,8 +79,8 @@ class CudaTrainingStepsTest {
             int syncsBefore = driver == null ? 0 : driver.synchronizations();
             // the last step repeats the first batch, so the loss must have dropped
             int start = (s == STEPS - 1 ? 0 : s) * BATCH;
-            net.gather(imagesT, labelsT, orderT, start, BATCH);
-            step.run(BATCH, lr, 42, s);
+            f.gather(start, BATCH);
+            f.step().run(BATCH, lr, 42, s);
             if (driver != null) {
                 assertEquals(syncsBefore, driver.synchronizations(), "a training step waits for the device");
             }
@@ -122,8 +92,8 @@ class CudaTrainingStepsTest {
         if (driver != null) {
             assertEquals(allocationsBefore, driver.allocations(), "training steps allocate device memory");
         }
-        float[][] state = optimizer.state().values().stream().map(params::download).toArray(float[][]::new);
-        return new Run(losses, correct, params.downloadValues(), state);
+        float[][] state = f.optimizer().state().values().stream().map(f.params()::download).toArray(float[][]::new);
+        return new Run(losses, correct, f.params().downloadValues(), state);
     }
 
     private static void assertClose(float expected, float actual, String what) {
