@@ -16,12 +16,14 @@ __device__ __forceinline__ unsigned long long dropout_splitmix64(unsigned long l
 }
 
 // mask [B,C]: mask[n,c] = u(seed, step, n, c) >= p ? scale : 0, scale = float32(1/(1-p)) from the host.
+// counters [2] int or NULL: when given, counters[1] (the steps done, kept on the device) is added to step.
 // Launch: grid (ceil(B*C / 256), 1, 1), block (256, 1, 1), dynamic shared 0.
 extern "C" __global__ void dropout2d_mask(float* mask, int B, int C, unsigned long long seed,
-                                          unsigned long long step, float p, float scale)
+                                          const int* counters, unsigned long long step, float p, float scale)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= B * C) return;
+    if (counters) step += (unsigned long long)counters[1];
     unsigned long long n = (unsigned long long)(i / C), c = (unsigned long long)(i % C);
     unsigned long long key = dropout_splitmix64(dropout_splitmix64(seed) ^ step);
     unsigned long long h = dropout_splitmix64(key ^ ((n << 32) | c));

@@ -5,7 +5,9 @@
 
 using namespace harness;
 
-static void run_case(Checker& check, int n, int step, float wd, bool timed)
+// With a schedule, the kernel reads the step size and sqrt(bias correction 2) from schedule[counters[0]];
+// the scalars it is given then are wrong on purpose, so using them fails the test.
+static void run_case(Checker& check, int n, int step, float wd, bool timed, bool scheduled = false)
 {
     Random rnd(n * 3 + step);
     const double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -28,15 +30,21 @@ static void run_case(Checker& check, int n, int step, float wd, bool timed)
     dim3 grid(blocks_for(n, 256)), block(256);
     float b1 = (float)beta1, omb1 = (float)(1 - beta1), b2 = (float)beta2, omb2 = (float)(1 - beta2);
     float sbc2 = (float)std::sqrt(bc2), e = (float)eps, step_size = (float)(-(lr / bc1));
-    LAUNCH(adam_update, grid, block, d_p.ptr, d_g.ptr, d_m.ptr, d_v.ptr, n, b1, omb1, b2, omb2, sbc2, e, step_size, wd);
-    std::string name = "adam n=" + std::to_string(n) + " t=" + std::to_string(step) + " wd=" + std::to_string(wd);
+    DeviceBuffer<float> d_schedule(std::vector<float>{0.5f, 0.5f, step_size, sbc2});
+    DeviceBuffer<int> d_counters(std::vector<int>{1, step - 1});
+    const float* schedule = scheduled ? d_schedule.ptr : nullptr;
+    const int* counters = scheduled ? d_counters.ptr : nullptr;
+    LAUNCH(adam_update, grid, block, d_p.ptr, d_g.ptr, d_m.ptr, d_v.ptr, n, schedule, counters, b1, omb1, b2, omb2,
+           scheduled ? 0.25f : sbc2, e, scheduled ? 0.25f : step_size, wd);
+    std::string name = "adam n=" + std::to_string(n) + " t=" + std::to_string(step) + " wd=" + std::to_string(wd) +
+                       (scheduled ? " (scalars from the device)" : "");
     // m's two terms (up to 0.09 and 0.1) can cancel: its float32 error is a few ulp of the terms
     check.compare(name + " p", d_p.download(), p_ref, 2e-7, 1e-6);
     check.compare(name + " m", d_m.download(), m_ref, 3e-8, 1e-6);
     check.compare(name + " v", d_v.download(), v_ref, 1e-12, 1e-6);
     if (timed)
-        TIME(name, (double)n * 28, "GB/s", adam_update, grid, block, d_p.ptr, d_g.ptr, d_m.ptr, d_v.ptr, n, b1, omb1,
-             b2, omb2, sbc2, e, step_size, wd);
+        TIME(name, (double)n * 28, "GB/s", adam_update, grid, block, d_p.ptr, d_g.ptr, d_m.ptr, d_v.ptr, n, schedule,
+             counters, b1, omb1, b2, omb2, sbc2, e, step_size, wd);
 }
 
 int main()
@@ -46,6 +54,7 @@ int main()
         run_case(check, 1, step, 0.0f, false);
         run_case(check, 257, step, 0.01f, false);
         run_case(check, 61706, step, 0.0f, false);  // LeNet-5's parameter count
+        run_case(check, 257, step, 0.01f, false, true);
     }
     run_case(check, 569186, 7, 0.0f, true);  // cnn3's parameter count
     if (kOnGpu) run_case(check, 1 << 24, 7, 0.0f, true);

@@ -13,7 +13,8 @@ static uint64_t reference_splitmix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-static void mask_case(Checker& check, int B, int C, uint64_t seed, uint64_t step, float p)
+// With counters, the kernel adds counters[1] (the steps done, on the device) to the step it is given.
+static void mask_case(Checker& check, int B, int C, uint64_t seed, uint64_t step, float p, int device_steps = -1)
 {
     float scale = (float)(1.0 / (1.0 - (double)p));
     std::vector<double> ref((size_t)B * C);
@@ -28,10 +29,13 @@ static void mask_case(Checker& check, int B, int C, uint64_t seed, uint64_t step
             ref[(size_t)n * C + c] = keep ? scale : 0.0;
         }
     DeviceBuffer<float> d_mask(std::vector<float>((size_t)B * C, NAN));
+    DeviceBuffer<int> d_counters(std::vector<int>{5, device_steps});
+    uint64_t given = device_steps < 0 ? step : step - (uint64_t)device_steps;
     LAUNCH(dropout2d_mask, dim3(blocks_for((long)B * C, 256)), dim3(256), d_mask.ptr, B, C,
-           (unsigned long long)seed, (unsigned long long)step, p, scale);
+           (unsigned long long)seed, device_steps < 0 ? nullptr : d_counters.ptr, (unsigned long long)given, p, scale);
     std::string name = "dropout2d_mask B=" + std::to_string(B) + " C=" + std::to_string(C) + " step=" +
-                       std::to_string(step) + " p=" + std::to_string(p) + " (" + std::to_string(kept) + " kept)";
+                       std::to_string(step) + " p=" + std::to_string(p) + " (" + std::to_string(kept) + " kept)" +
+                       (device_steps < 0 ? "" : " (" + std::to_string(device_steps) + " steps from the device)");
     check.compare(name, d_mask.download(), ref, 0, 0);
 }
 
@@ -67,6 +71,7 @@ int main()
     mask_case(check, 64, 20, 2026, 123456789012ull, 0.5f);
     mask_case(check, 13, 33, 0xFFFFFFFFFFFFFFFFull, 0, 0.1f);
     mask_case(check, 3, 5, 5, 5, 0.0f);
+    mask_case(check, 7, 20, 1, 938, 0.25f, 900);  // step 938: 38 given, 900 done on the device
     apply_case(check, 1, 1, 1, 1, false);
     apply_case(check, 7, 20, 10, 10, false);
     apply_case(check, 64, 20, 10, 10, false);

@@ -19,7 +19,9 @@ int main()
     float* bp = buf.data();
     int count = n, first = 1;
     float lr = 0.5f, momentum = 0.9f, wd = 0.0f;
-    void* args[] = {&pp, &gp, &bp, &count, &lr, &momentum, &wd, &first};
+    const float* schedule = nullptr;
+    const int* counters = nullptr;
+    void* args[] = {&pp, &gp, &bp, &count, &schedule, &counters, &lr, &momentum, &wd, &first};
     int rc = gl_emu_launch("sgd_momentum", blocks_for(n, 256), 1, 1, 256, 1, 1, 0, args);
     std::vector<double> ref(n);
     for (int i = 0; i < n; i++) ref[i] = 1.0 - 0.5 * i;

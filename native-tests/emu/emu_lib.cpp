@@ -13,6 +13,7 @@
 #include "../../kernels/relu.cu"
 #include "../../kernels/sgd.cu"
 #include "../../kernels/softmax_xent.cu"
+#include "../../kernels/step.cu"
 
 #include <cstring>
 #include <string>
@@ -65,6 +66,7 @@ const Entry kKernels[] = {
     KERNEL_ENTRY(sgd_momentum),
     KERNEL_ENTRY(adam_update),
     KERNEL_ENTRY(sgemm),
+    KERNEL_ENTRY(step_advance),
 };
 #undef KERNEL_ENTRY
 

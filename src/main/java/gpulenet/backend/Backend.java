@@ -146,8 +146,76 @@ public interface Backend extends AutoCloseable {
      * in double (from the decimal values the float arguments stand for), each operation rounded on
      * its own. expAvg (m) and expAvgSq (v) start at zero.
      */
-    void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1, float beta2,
-                    float eps, float weightDecay, long step);
+    default void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1,
+                            float beta2, float eps, float weightDecay, long step) {
+        adamUpdate(params, grads, expAvg, expAvgSq, HostScalars.Adam.of(lr, beta1, beta2, eps, weightDecay, step));
+    }
+
+    // ---- the same ops with their per-step scalars read from a StepScalars' tensors on the backend ----
+    // The defaults read the tensors back and call the ops above, which defines what they compute; the CUDA
+    // backend reads them in its kernels instead, so a captured step replays with the values of its step.
+
+    /**
+     * {@link #gatherBatch(Tensor, Tensor, Tensor, int, float, float, Tensor, Tensor)} of the batch the step
+     * counter is at: start = counters[0] * stride (counters: {@link StepScalars#counters}).
+     */
+    default void gatherBatch(Tensor images, Tensor labels, Tensor order, Tensor counters, int stride, float mean,
+                             float std, Tensor x, Tensor y) {
+        gatherBatch(images, labels, order, StepScalars.stepInEpoch(this, counters) * stride, mean, std, x, y);
+    }
+
+    /** {@link #dropout2dMask(Tensor, long, long, float)} at step counters[1], the steps done in the run. */
+    default void dropout2dMask(Tensor mask, long seed, Tensor counters, float p) {
+        dropout2dMask(mask, seed, StepScalars.stepsDone(this, counters), p);
+    }
+
+    /**
+     * {@link #sgdUpdate(Tensor, Tensor, Tensor, float, float, float, boolean)} with lr = schedule[counters[0]][0]
+     * and the first step when counters[1] is 0.
+     */
+    default void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, Tensor schedule, Tensor counters,
+                           float momentum, float weightDecay) {
+        float[] row = StepScalars.scheduleRow(this, schedule, counters);
+        sgdUpdate(params, grads, momentumBuf, row[0], momentum, weightDecay, StepScalars.stepsDone(this, counters) == 0);
+    }
+
+    /**
+     * {@link #adamUpdate} with the step's scalars of {@link HostScalars.Adam} from the schedule:
+     * schedule[counters[0]] = {negStepSize, sqrtBiasCorrection2}; the others as {@link HostScalars.Adam#of}
+     * makes them from beta1, beta2, eps and weightDecay.
+     */
+    default void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, Tensor schedule,
+                            Tensor counters, float beta1, float beta2, float eps, float weightDecay) {
+        float[] row = StepScalars.scheduleRow(this, schedule, counters);
+        HostScalars.Adam s = HostScalars.Adam.of(1f, beta1, beta2, eps, weightDecay, 1);
+        adamUpdate(params, grads, expAvg, expAvgSq, s.withStep(row[0], row[1]));
+    }
+
+    /**
+     * One Adam step with every scalar given as the kernel takes it; {@link #adamUpdate(Tensor, Tensor, Tensor,
+     * Tensor, float, float, float, float, float, long)} is this with {@link HostScalars.Adam#of}.
+     */
+    void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, HostScalars.Adam scalars);
+
+    /** Ends a step: counters[0] and counters[1] each grow by one. */
+    default void advanceStep(Tensor counters) {
+        int[] c = new int[2];
+        download(counters, c);
+        c[0]++;
+        c[1]++;
+        upload(counters, c);
+    }
+
+    /**
+     * Records the ops that {@code ops} queues, without running them, so that {@link Replay#replay} queues
+     * them again as a whole; empty on a backend that runs ops as they are called (the CPU), where there is
+     * nothing to save. A replay repeats every argument as recorded, so the ops must take whatever changes
+     * between replays from backend tensors ({@link StepScalars}), and must neither wait for the backend
+     * nor allocate. Throws {@link CaptureFailedException} when recording fails; nothing has run then.
+     */
+    default java.util.Optional<Replay> capture(Runnable ops) {
+        return java.util.Optional.empty();
+    }
 
     /** Waits for queued work; a no-op on the CPU. */
     void synchronize();

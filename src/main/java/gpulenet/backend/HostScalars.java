@@ -33,6 +33,11 @@ public final class HostScalars {
     public record Adam(float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float sqrtBiasCorrection2,
                        float eps, float negStepSize, float weightDecay) {
 
+        /** These scalars with the two that change from step to step replaced. */
+        public Adam withStep(float negStepSize, float sqrtBiasCorrection2) {
+            return new Adam(beta1, oneMinusBeta1, beta2, oneMinusBeta2, sqrtBiasCorrection2, eps, negStepSize, weightDecay);
+        }
+
         /** The scalars of step {@code step} (1-based, after the increment). */
         public static Adam of(float lr, float beta1, float beta2, float eps, float weightDecay, long step) {
             if (step < 1) {

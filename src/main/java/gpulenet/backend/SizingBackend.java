@@ -165,8 +165,7 @@ public final class SizingBackend implements Backend {
     }
 
     @Override
-    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1, float beta2,
-                           float eps, float weightDecay, long step) {
+    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, HostScalars.Adam scalars) {
     }
 
     @Override

@@ -85,6 +85,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     DataOption data;
 
+    @Mixin
+    GraphOption graph;
+
     @Option(names = "--seed", paramLabel = "S", defaultValue = "" + TrainConfig.DEFAULT_SEED,
             description = "Seeds the init and the shuffles of every run. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -259,7 +262,11 @@ public final class BenchCommand implements Callable<Integer> {
         out.flush();
         // the trainer's own lines are not wanted here: one read of the loss per epoch, no log output
         Trainer trainer = new Trainer(backend, sets, preset.model(), config, new PrintWriter(Writer.nullWriter()), false);
+        trainer.useGraphs(graph.graphs());
         List<EpochSummary> summaries = trainer.run();
+        if (backend instanceof CudaBackend) {
+            out.println("  steps: " + trainer.describeSteps());
+        }
         double seconds = 0;
         long images = 0;
         for (EpochSummary s : summaries) {

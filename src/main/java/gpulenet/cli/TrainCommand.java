@@ -72,6 +72,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions deviceOptions;
 
+    @Mixin
+    GraphOption graph;
+
     @Option(names = "--log-interval", paramLabel = "STEPS", defaultValue = "" + TrainConfig.DEFAULT_LOG_INTERVAL,
             description = "Steps between 'Train Epoch' lines; each line's Loss is the mean over the steps since the previous line. "
                     + "Default: ${DEFAULT-VALUE}.")
@@ -133,6 +136,7 @@ public final class TrainCommand implements Callable<Integer> {
                     model.transform().describe(), config.optimizer(), ShortNumber.of(config.lr()));
             out.flush();
             Trainer trainer = new Trainer(backend, data, model, config, out, System.console() != null);
+            trainer.useGraphs(graph.graphs());
             if (checkpoint != null) {
                 trainer.resumeFrom(checkpoint, resume);
                 out.println("Resuming " + resume + " after epoch " + checkpoint.require(Checkpoint.EPOCH, resume));

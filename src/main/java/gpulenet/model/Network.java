@@ -2,6 +2,7 @@ package gpulenet.model;
 
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
+import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
 import gpulenet.model.layer.Conv2d;
 import gpulenet.model.layer.Dropout2d;
@@ -274,6 +275,33 @@ public final class Network {
     }
 
     /**
+     * Gathers the batch the step counter of {@code scalars} is at: samples order[c*stride .. c*stride+batch)
+     * with c = counters[0], read on the backend when the op runs.
+     */
+    public void gather(Tensor images, Tensor labels, Tensor order, StepScalars scalars, int stride, int batch) {
+        Views v = views(batch);
+        InputTransform t = model.transform();
+        backend.gatherBatch(images, labels, order, scalars.counters(), stride, t.mean(), t.std(), v.x, v.y);
+    }
+
+    /** {@link #drawDropoutMasks(int, long, long)} at the step the counters of {@code scalars} hold when it runs. */
+    public void drawDropoutMasks(int batch, long seed, StepScalars scalars) {
+        Views v = views(batch);
+        int k = 0;
+        for (int i = 0; i < units.size(); i++) {
+            if (v.mask[i] != null) {
+                backend.dropout2dMask(v.mask[i], layerSeed(seed, k), scalars.counters(), ((Dropout2d) units.get(i).layer).p());
+                k++;
+            }
+        }
+    }
+
+    /** Each Dropout2d layer after the first mixes its index into the seed. */
+    private static long layerSeed(long seed, int k) {
+        return seed ^ (k * 0x9E3779B97F4A7C15L);
+    }
+
+    /**
      * Draws the Dropout2d masks of a training step from (seed, step): the same on every backend and in a
      * resumed run. Each Dropout2d layer after the first mixes its index into the seed.
      */
@@ -283,7 +311,7 @@ public final class Network {
         for (int i = 0; i < units.size(); i++) {
             if (v.mask[i] != null) {
                 float p = ((Dropout2d) units.get(i).layer).p();
-                backend.dropout2dMask(v.mask[i], seed ^ (k * 0x9E3779B97F4A7C15L), step, p);
+                backend.dropout2dMask(v.mask[i], layerSeed(seed, k), step, p);
                 k++;
             }
         }

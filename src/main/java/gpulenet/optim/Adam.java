@@ -1,5 +1,7 @@
 package gpulenet.optim;
 
+import gpulenet.backend.HostScalars;
+import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
 import gpulenet.model.Parameters;
 
@@ -34,6 +36,20 @@ public final class Adam implements Optimizer {
     public void step(float lr, long stepsDone) {
         params.backend().adamUpdate(params.values(), params.grads(), expAvg, expAvgSq, lr, BETA1, BETA2, EPS,
                 weightDecay, stepsDone + 1);
+    }
+
+    @Override
+    public void step(StepScalars scalars) {
+        params.backend().adamUpdate(params.values(), params.grads(), expAvg, expAvgSq, scalars.schedule(),
+                scalars.counters(), BETA1, BETA2, EPS, weightDecay);
+    }
+
+    /** {-lr / (1 - beta1^t), sqrt(1 - beta2^t)} of step t = stepsDone + 1, as the host-scalar step makes them. */
+    @Override
+    public void scheduleRow(float lr, long stepsDone, float[] row, int offset) {
+        HostScalars.Adam s = HostScalars.Adam.of(lr, BETA1, BETA2, EPS, weightDecay, stepsDone + 1);
+        row[offset] = s.negStepSize();
+        row[offset + 1] = s.sqrtBiasCorrection2();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package gpulenet.optim;
 
+import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
 
 import java.util.Map;
@@ -19,6 +20,18 @@ public interface Optimizer {
      * first), which SGD's first momentum step and Adam's bias correction depend on.
      */
     void step(float lr, long stepsDone);
+
+    /**
+     * The same update with its per-step scalars read on the backend: row counters[0] of the schedule,
+     * filled by {@link #scheduleRow}, and the steps done, counters[1] (see {@link StepScalars}).
+     */
+    void step(StepScalars scalars);
+
+    /**
+     * Writes the {@link StepScalars#COLUMNS} scalars that {@link #step(StepScalars)} reads for the update made
+     * after {@code stepsDone} updates at learning rate {@code lr} into {@code row} at {@code offset}.
+     */
+    void scheduleRow(float lr, long stepsDone, float[] row, int offset);
 
     /** The state buffers by state name ("momentum"; "exp_avg", "exp_avg_sq"), in a fixed order. */
     Map<String, Tensor> state();

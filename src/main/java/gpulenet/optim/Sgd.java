@@ -1,5 +1,6 @@
 package gpulenet.optim;
 
+import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
 import gpulenet.model.Parameters;
 
@@ -30,6 +31,19 @@ public final class Sgd implements Optimizer {
     @Override
     public void step(float lr, long stepsDone) {
         params.backend().sgdUpdate(params.values(), params.grads(), buffer, lr, momentum, weightDecay, stepsDone == 0);
+    }
+
+    @Override
+    public void step(StepScalars scalars) {
+        params.backend().sgdUpdate(params.values(), params.grads(), buffer, scalars.schedule(), scalars.counters(),
+                momentum, weightDecay);
+    }
+
+    /** {lr, unused}: the first step is known on the device from the steps done. */
+    @Override
+    public void scheduleRow(float lr, long stepsDone, float[] row, int offset) {
+        row[offset] = lr;
+        row[offset + 1] = 0f;
     }
 
     @Override

@@ -2,6 +2,7 @@ package gpulenet.train;
 
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
+import gpulenet.backend.StepScalars;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
 import gpulenet.model.Checkpoint;
@@ -47,6 +48,8 @@ public final class Trainer {
     private final Network network;
     private final Optimizer optimizer;
     private final TrainingStep trainingStep;
+    private final StepScalars scalars;
+    private StepRunner stepRunner;
     private final DeviceDataset train;
     private final DeviceDataset test;
     private final List<Float> loggedLosses = new ArrayList<>();
@@ -84,8 +87,35 @@ public final class Trainer {
         this.trainingStep = new TrainingStep(network, optimizer);
         this.train = new DeviceDataset(backend, data.train());
         this.test = new DeviceDataset(backend, data.test());
+        this.scalars = new StepScalars(backend, stepsPerEpoch(data.train().count(), this.config.batchSize()));
+        this.stepRunner = stepRunner(true);
         params.initialize(this.config.seed());
         history.add(hyperParameters(1));
+    }
+
+    private static int stepsPerEpoch(int samples, int batch) {
+        return (samples + batch - 1) / batch;
+    }
+
+    /** Steps as graphs where the backend can capture them; each step reads its batch and scalars from {@link #scalars}. */
+    private StepRunner stepRunner(boolean graphs) {
+        int stride = config.batchSize();
+        long seed = config.seed();
+        return new StepRunner(backend, b -> trainingStep.run(train, stride, b, seed, scalars), graphs, out);
+    }
+
+    /**
+     * Whether to capture each batch size's step once and replay it as a CUDA graph (the default) or queue
+     * every kernel of every step (--no-graph); no effect on the CPU. Call before {@link #run}.
+     */
+    public void useGraphs(boolean graphs) {
+        stepRunner.close();
+        stepRunner = stepRunner(graphs);
+    }
+
+    /** How the training steps ran so far: as CUDA graph replays or kernel by kernel, and why. */
+    public String describeSteps() {
+        return stepRunner.describe();
     }
 
     /** Checks that the network takes this data set's images, in one line naming both when it does not. */
@@ -220,12 +250,17 @@ public final class Trainer {
     private EpochSummary epoch(int epoch) {
         int n = train.count();
         int batch = config.batchSize();
-        int steps = (n + batch - 1) / batch;
+        int steps = stepsPerEpoch(n, batch);
         if (config.dryRun()) {
             steps = Math.min(steps, TrainConfig.DRY_RUN_STEPS);
         }
         float lr = config.learningRate(epoch);
         train.setOrder(Shuffle.permutation(config.seed(), epoch, n));
+        float[] schedule = new float[steps * StepScalars.COLUMNS];
+        for (int s = 0; s < steps; s++) {
+            optimizer.scheduleRow(lr, step + s, schedule, s * StepScalars.COLUMNS);
+        }
+        scalars.startEpoch(step, schedule);
         network.resetStats();
         double lossSum = 0;
         int trained = 0;
@@ -233,10 +268,8 @@ public final class Trainer {
         long t0 = System.nanoTime();
         try (ProgressBar bar = progressBar ? bar(epoch, steps) : null) {
             for (int s = 0; s < steps; s++) {
-                int start = s * batch;
-                int b = Math.min(batch, n - start);
-                network.gather(train.images(), train.labels(), train.order(), start, b);
-                trainingStep.run(b, lr, config.seed(), step);
+                int b = Math.min(batch, n - s * batch);
+                stepRunner.run(b);
                 step++;
                 trained += b;
                 sinceLog += b;

@@ -220,9 +220,8 @@ class BackendComparisonTest {
         }
 
         @Override
-        public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1,
-                               float beta2, float eps, float weightDecay, long step) {
-            inner.adamUpdate(params, grads, expAvg, expAvgSq, lr, beta1, beta2, eps, weightDecay, step);
+        public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, HostScalars.Adam scalars) {
+            inner.adamUpdate(params, grads, expAvg, expAvgSq, scalars);
         }
 
         @Override

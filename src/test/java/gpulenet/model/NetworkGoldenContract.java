@@ -3,6 +3,7 @@ package gpulenet.model;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import gpulenet.backend.Backend;
+import gpulenet.backend.StepScalars;
 import gpulenet.backend.SeedGolden;
 import gpulenet.backend.Tensor;
 import gpulenet.backend.Tolerance;
@@ -20,12 +21,14 @@ import gpulenet.optim.Optimizer;
 import gpulenet.optim.Optimizers;
 import gpulenet.optim.Sgd;
 import gpulenet.train.DeviceDataset;
+import gpulenet.train.StepRunner;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.PrintWriter;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -328,7 +331,12 @@ public abstract class NetworkGoldenContract {
     private record Trajectory(float[] losses, Parameters params) {
     }
 
-    /** The first {@code run} steps of the preset's trajectory on {@code on}. */
+    /**
+     * The first {@code run} steps of the preset's trajectory on {@code on}, as the trainer runs them: each
+     * step's batch, learning rate (Adam: step size) and step count read on the backend from {@link StepScalars},
+     * so on CUDA every step after the first is one replay of a captured graph. PyTorch's Dropout2d masks are
+     * uploaded between steps, outside the graph, and the graph reads them from the mask tensors.
+     */
     private static Trajectory runTrajectory(Backend on, Setup s, String preset, int run) {
         Reference t = s.trajectory;
         Presets.Preset p = Presets.get(preset);
@@ -344,17 +352,30 @@ public abstract class NetworkGoldenContract {
         Network net = Network.forTraining(on, model, params, size, size, b);
         train.setOrder(orderStartingWith(t.ints("batch_indices"), train.count()));
         Optimizer optimizer = Optimizers.create(p.defaults().optimizer(), params, hyper.momentum, 0f);
+        StepScalars scalars = new StepScalars(on, run);
+        float[] schedule = new float[run * StepScalars.COLUMNS];
+        for (int step = 0; step < run; step++) {
+            optimizer.scheduleRow(hyper.lr, step, schedule, step * StepScalars.COLUMNS);
+        }
+        scalars.startEpoch(0, schedule);
 
         float[] losses = new float[run];
-        for (int step = 0; step < run; step++) {
-            net.gather(train.images(), train.labels(), train.order(), step * b, b);
-            injectPyTorchDropoutMasks(t, model, net, b, step);
-            net.resetStats();
-            net.forward(b, true);
-            net.loss(b, true);
-            net.backward(b);
-            optimizer.step(hyper.lr, step);
-            losses[step] = net.readStats()[0] / b;
+        try (StepRunner steps = new StepRunner(on, batch -> {
+            net.gather(train.images(), train.labels(), train.order(), scalars, b, batch);
+            net.forward(batch, true);
+            net.loss(batch, true);
+            net.backward(batch);
+            optimizer.step(scalars);
+            on.advanceStep(scalars.counters());
+        }, true, new PrintWriter(System.err, true))) {
+            for (int step = 0; step < run; step++) {
+                injectPyTorchDropoutMasks(t, model, net, b, step);
+                net.resetStats();
+                steps.run(b);
+                losses[step] = net.readStats()[0] / b;
+            }
+            assertEquals(on.name().equals("cuda") && run > 1, steps.usesGraphs() && steps.captures() == 1,
+                    "steps after the first replay one captured graph on CUDA: " + steps.describe());
         }
         return new Trajectory(losses, params);
     }

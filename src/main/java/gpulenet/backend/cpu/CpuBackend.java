@@ -250,14 +250,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1,
-                           float beta2, float eps, float weightDecay, long step) {
+    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, HostScalars.Adam scalars) {
         if (grads.size() != params.size() || expAvg.size() != params.size() || expAvgSq.size() != params.size()) {
             throw new IllegalArgumentException("Adam buffers differ in size: " + params + ", " + grads + ", " + expAvg
                     + ", " + expAvgSq);
         }
-        Adam.update(pool, cpu(params), cpu(grads), cpu(expAvg), cpu(expAvgSq),
-                HostScalars.Adam.of(lr, beta1, beta2, eps, weightDecay, step));
+        Adam.update(pool, cpu(params), cpu(grads), cpu(expAvg), cpu(expAvgSq), scalars);
     }
 
     @Override

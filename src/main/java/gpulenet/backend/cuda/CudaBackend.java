@@ -2,10 +2,13 @@ package gpulenet.backend.cuda;
 
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
+import gpulenet.backend.CaptureFailedException;
+import gpulenet.backend.Replay;
 import gpulenet.backend.DType;
 import gpulenet.backend.HostScalars;
 import gpulenet.backend.FreeMemory;
 import gpulenet.backend.SizingBackend;
+import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,6 +42,7 @@ public final class CudaBackend implements Backend {
     private final boolean useCublas;
     private final String gemmDescription;
     private final List<DevicePtr> allocations = new ArrayList<>();
+    private final List<CudaGraph> graphs = new ArrayList<>();
     private boolean closed;
 
     /**
@@ -179,6 +183,18 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void gatherBatch(Tensor images, Tensor labels, Tensor order, int start, float mean, float std, Tensor x, Tensor y) {
+        gather(images, labels, order, null, start, 0, mean, std, x, y);
+    }
+
+    @Override
+    public void gatherBatch(Tensor images, Tensor labels, Tensor order, Tensor counters, int stride, float mean,
+                            float std, Tensor x, Tensor y) {
+        gather(images, labels, order, counters, 0, stride, mean, std, x, y);
+    }
+
+    /** First sample start + (counters == null ? 0 : counters[0] * stride), the counter read by the kernel. */
+    private void gather(Tensor images, Tensor labels, Tensor order, Tensor counters, int start, int stride, float mean,
+                        float std, Tensor x, Tensor y) {
         int batch = x.dim(0);
         int hw = images.dim(1) * images.dim(2);
         if (x.size() != (long) batch * hw || y.size() != batch || start < 0 || start + batch > order.size()) {
@@ -187,8 +203,8 @@ public final class CudaBackend implements Backend {
         }
         // one thread per output pixel
         launch(Kernel.GATHER_NORMALIZE, LaunchConfig.cover((long) batch * hw, BLOCK),
-                ptr(images, DType.U8), ptr(labels, DType.U8), ptr(order, DType.I32), start, batch, hw, mean, std,
-                ptr(x, DType.F32), ptr(y, DType.I32));
+                ptr(images, DType.U8), ptr(labels, DType.U8), ptr(order, DType.I32), counters(counters), start, stride,
+                batch, hw, mean, std, ptr(x, DType.F32), ptr(y, DType.I32));
     }
 
     @Override
@@ -302,12 +318,22 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void dropout2dMask(Tensor mask, long seed, long step, float p) {
+        dropoutMask(mask, seed, null, step, p);
+    }
+
+    @Override
+    public void dropout2dMask(Tensor mask, long seed, Tensor counters, float p) {
+        dropoutMask(mask, seed, counters, 0, p);
+    }
+
+    /** The mask of step {@code step} + (counters == null ? 0 : counters[1]), the counter read by the kernel. */
+    private void dropoutMask(Tensor mask, long seed, Tensor counters, long step, float p) {
         if (mask.rank() != 2) {
             throw new IllegalArgumentException("dropout mask must be [B,C], got " + mask);
         }
         float scale = HostScalars.dropoutScale(p);
         launch(Kernel.DROPOUT2D_MASK, LaunchConfig.cover(mask.size(), BLOCK), ptr(mask, DType.F32), mask.dim(0),
-                mask.dim(1), seed, step, p, scale);
+                mask.dim(1), seed, counters(counters), step, p, scale);
     }
 
     @Override
@@ -333,24 +359,99 @@ public final class CudaBackend implements Backend {
     @Override
     public void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, float lr, float momentum, float weightDecay,
                           boolean firstStep) {
+        sgd(params, grads, momentumBuf, null, null, lr, momentum, weightDecay, firstStep);
+    }
+
+    @Override
+    public void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, Tensor schedule, Tensor counters,
+                          float momentum, float weightDecay) {
+        sgd(params, grads, momentumBuf, schedule(schedule), counters, 0f, momentum, weightDecay, false);
+    }
+
+    /** With counters, the kernel takes lr and the first-step flag from the schedule and the counters instead. */
+    private void sgd(Tensor params, Tensor grads, Tensor momentumBuf, Tensor schedule, Tensor counters, float lr,
+                     float momentum, float weightDecay, boolean firstStep) {
         sameShape(grads, params);
         sameShape(momentumBuf, params);
         launch(Kernel.SGD_MOMENTUM, LaunchConfig.cover(params.size(), BLOCK),
                 ptr(params, DType.F32), ptr(grads, DType.F32), ptr(momentumBuf, DType.F32), (int) params.size(),
-                lr, momentum, weightDecay, flag(firstStep));
+                schedule == null ? DevicePtr.NULL : ptr(schedule, DType.F32), counters(counters), lr, momentum,
+                weightDecay, flag(firstStep));
     }
 
     @Override
-    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, float lr, float beta1,
-                           float beta2, float eps, float weightDecay, long step) {
+    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, HostScalars.Adam scalars) {
+        adam(params, grads, expAvg, expAvgSq, null, null, scalars);
+    }
+
+    @Override
+    public void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, Tensor schedule,
+                           Tensor counters, float beta1, float beta2, float eps, float weightDecay) {
+        adam(params, grads, expAvg, expAvgSq, schedule(schedule), counters,
+                HostScalars.Adam.of(1f, beta1, beta2, eps, weightDecay, 1));
+    }
+
+    /** With counters, the kernel takes the step size and sqrt(bias correction 2) from the schedule instead. */
+    private void adam(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, Tensor schedule, Tensor counters,
+                      HostScalars.Adam s) {
         sameShape(grads, params);
         sameShape(expAvg, params);
         sameShape(expAvgSq, params);
-        HostScalars.Adam s = HostScalars.Adam.of(lr, beta1, beta2, eps, weightDecay, step);
         launch(Kernel.ADAM_UPDATE, LaunchConfig.cover(params.size(), BLOCK),
                 ptr(params, DType.F32), ptr(grads, DType.F32), ptr(expAvg, DType.F32), ptr(expAvgSq, DType.F32),
-                (int) params.size(), s.beta1(), s.oneMinusBeta1(), s.beta2(), s.oneMinusBeta2(),
-                s.sqrtBiasCorrection2(), s.eps(), s.negStepSize(), s.weightDecay());
+                (int) params.size(), schedule == null ? DevicePtr.NULL : ptr(schedule, DType.F32), counters(counters),
+                s.beta1(), s.oneMinusBeta1(), s.beta2(), s.oneMinusBeta2(), s.sqrtBiasCorrection2(), s.eps(),
+                s.negStepSize(), s.weightDecay());
+    }
+
+    @Override
+    public void advanceStep(Tensor counters) {
+        launch(Kernel.STEP_ADVANCE, new LaunchConfig(1, 1, 1, 1, 1, 1, 0), counters(counters));
+    }
+
+    /**
+     * Captures what {@code ops} queues into a CUDA graph. The ops' launch sites must exist already (an
+     * eager run of the same ops makes them): making one allocates pinned memory, which a capture forbids.
+     */
+    @Override
+    public Optional<Replay> capture(Runnable ops) {
+        if (closed) {
+            throw new IllegalStateException("CUDA backend is closed");
+        }
+        driver.beginCapture();
+        CudaGraph graph;
+        try {
+            ops.run();
+        } catch (RuntimeException e) {
+            try {
+                driver.endCapture().close();
+            } catch (RuntimeException ended) {
+                e.addSuppressed(ended);
+            }
+            throw new CaptureFailedException(e.getMessage(), e);
+        }
+        try {
+            graph = driver.endCapture();
+        } catch (RuntimeException e) {
+            throw new CaptureFailedException(e.getMessage(), e);
+        }
+        graphs.add(graph);
+        return Optional.of(new Replay() {
+            @Override
+            public void replay() {
+                if (closed) {
+                    throw new IllegalStateException("CUDA backend is closed");
+                }
+                driver.launch(graph);
+            }
+
+            @Override
+            public void close() {
+                if (graphs.remove(graph)) {
+                    graph.close();
+                }
+            }
+        });
     }
 
     @Override
@@ -365,6 +466,10 @@ public final class CudaBackend implements Backend {
         }
         closed = true;
         try {
+            for (CudaGraph g : graphs) {
+                g.close();
+            }
+            graphs.clear();
             for (DevicePtr p : allocations) {
                 driver.free(p);
             }
@@ -448,6 +553,26 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("expected " + dtype + " tensor, got " + t);
         }
         return c.ptr;
+    }
+
+    /** A step-counter tensor's pointer (I32 [2], see StepScalars), or NULL for none. */
+    private static DevicePtr counters(Tensor counters) {
+        if (counters == null) {
+            return DevicePtr.NULL;
+        }
+        if (counters.size() != 2) {
+            throw new IllegalArgumentException("step counters must be I32 [2], got " + counters);
+        }
+        return ptr(counters, DType.I32);
+    }
+
+    /** A schedule tensor (F32 [steps, StepScalars.COLUMNS]), checked. */
+    private static Tensor schedule(Tensor schedule) {
+        if (schedule.rank() != 2 || schedule.dim(1) != StepScalars.COLUMNS) {
+            throw new IllegalArgumentException("a step schedule must be F32 [steps, " + StepScalars.COLUMNS + "], got "
+                    + schedule);
+        }
+        return schedule;
     }
 
     private static CudaTensor checked(Tensor t, DType dtype, int length) {

@@ -7,7 +7,11 @@ import java.util.Optional;
  * argument blocks prepared once per launch site, and a GEMM with cuBLAS's column-major semantics.
  * {@link JCudaDriver} talks to a real GPU; tests use a driver that runs the host-compiled kernels, so the
  * whole backend runs without a GPU.
- * Work is queued in order on one stream; only copies to the host and {@link #synchronize} wait for it.
+ * Work is queued in order on one stream the driver creates; copies to the device, memsets and launches are
+ * asynchronous, and only copies to the host and {@link #synchronize} wait for it. Between
+ * {@link #beginCapture} and {@link #endCapture} the queued work is recorded into a graph instead of run,
+ * and what CUDA forbids while a stream captures (waiting for the device, synchronous or pageable copies,
+ * allocation) fails.
  * Errors throw {@link CudaOperationException} naming the operation or kernel.
  */
 public interface CudaDriver extends AutoCloseable {
@@ -58,6 +62,21 @@ public interface CudaDriver extends AutoCloseable {
      */
     void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, DevicePtr a, int lda,
               DevicePtr b, int ldb, float beta, DevicePtr c, int ldc);
+
+    /**
+     * From now on, records the launches, GEMMs and memsets queued on the stream into a graph instead of
+     * running them, until {@link #endCapture}.
+     */
+    void beginCapture();
+
+    /**
+     * Stops recording and returns the graph of what was queued since {@link #beginCapture}, ready to launch.
+     * The stream leaves capture mode even when this throws (the capture was invalidated by a forbidden call).
+     */
+    CudaGraph endCapture();
+
+    /** Queues the whole graph on the stream: one launch. */
+    void launch(CudaGraph graph);
 
     /** Waits until all queued work has finished. */
     void synchronize();

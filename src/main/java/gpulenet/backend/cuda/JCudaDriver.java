@@ -1,7 +1,6 @@
 package gpulenet.backend.cuda;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
-import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
@@ -15,6 +14,10 @@ import static jcuda.driver.JCudaDriver.cuEventDestroy;
 import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
+import static jcuda.driver.JCudaDriver.cuGraphDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphExecDestroy;
+import static jcuda.driver.JCudaDriver.cuGraphInstantiate;
+import static jcuda.driver.JCudaDriver.cuGraphLaunch;
 import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
@@ -22,12 +25,17 @@ import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
-import static jcuda.driver.JCudaDriver.cuMemsetD8;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 import static jcuda.driver.JCudaDriver.cuModuleUnload;
+import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
+import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import gpulenet.InputException;
 import java.io.BufferedWriter;
@@ -59,10 +67,16 @@ import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
+import jcuda.driver.CUstream_flags;
 import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasHandle;
 import jcuda.jcublas.cublasOperation;
+import jcuda.runtime.cudaStream_t;
 
 /**
  * {@link CudaDriver} on a real GPU through JCuda's driver API: device 0, its primary context (the one
@@ -71,6 +85,12 @@ import jcuda.jcublas.cublasOperation;
  * first asked for, and its absence (JCublas 12.6 needs libcublas.so.12) is a recorded reason, not an
  * error. JCuda exceptions are enabled once; every failure is rethrown naming the call that failed.
  * Use it from one thread: the context is made current on the thread that opened it.
+ *
+ * <p>Everything runs on one non-blocking stream this driver creates (cuBLAS is bound to it, with its own
+ * workspace, so a GEMM can be captured too): copies to the device go from the Java array straight into
+ * cuMemcpyHtoDAsync, which stages pageable memory before it returns, memsets are asynchronous, and copies
+ * to the host go through a pinned staging buffer, then wait for the stream. A capture records the stream
+ * in CUDA's global mode, so any forbidden call fails as CUDA defines it.
  *
  * <p>A launch passes cuLaunchKernel the address of a {@link LaunchArguments} block: kernel parameters
  * live in pinned host memory this driver allocates in chunks and frees at close, so JCuda marshals one
@@ -89,6 +109,10 @@ public final class JCudaDriver implements CudaDriver {
     public static final String EVENTS_ENV = "GPULENET_CUDA_EVENTS";
     /** Pinned host memory for argument blocks is allocated in chunks of this many bytes. */
     static final int HOST_CHUNK_BYTES = 64 << 10;
+    /** Copies to the host go through pinned memory of at most this many bytes at a time. */
+    static final int STAGING_BYTES = 4 << 20;
+    /** cuBLAS's workspace, set before any capture so a captured GEMM allocates nothing (32 MiB: Hopper's advice). */
+    static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
 
     /**
      * Errors a kernel raises while it runs. They are sticky and reported by whichever call comes next,
@@ -117,17 +141,25 @@ public final class JCudaDriver implements CudaDriver {
     private NativeAddress gemmAlpha;
     private NativeAddress gemmBeta;
     private final LaunchTimer timer;
+    private final CUstream stream;
+    private HostMemory staging;
+    private ByteBuffer stagingBuffer;
+    private int stagingBytes;
+    private boolean capturing;
     private cublasHandle cublas;
+    private DeviceMemory cublasWorkspace;
     private String cublasFailure;
     private boolean closed;
 
-    private JCudaDriver(CUdevice device, DeviceInfo info, Map<String, CUmodule> modules, CUfunction[] functions) {
+    private JCudaDriver(CUdevice device, DeviceInfo info, Map<String, CUmodule> modules, CUfunction[] functions,
+                        CUstream stream) {
         this.device = device;
         this.info = info;
         this.modules = modules;
         this.functions = functions;
+        this.stream = stream;
         String events = System.getenv(EVENTS_ENV);
-        this.timer = events == null || events.isEmpty() ? null : new LaunchTimer(Path.of(events));
+        this.timer = events == null || events.isEmpty() ? null : new LaunchTimer(Path.of(events), stream);
     }
 
     /** Device memory from cuMemAlloc, whose address the argument blocks need. */
@@ -213,7 +245,14 @@ public final class JCudaDriver implements CudaDriver {
                 }
                 functions[k.ordinal()] = f;
             }
-            return new JCudaDriver(device, readInfo(device), modules, functions);
+            CUstream stream = new CUstream();
+            try {
+                // non-blocking: no implicit synchronisation with the legacy default stream, and capturable
+                cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
+            } catch (CudaException e) {
+                throw new CudaUnavailableException("cannot create a stream on CUDA device 0: " + e.getMessage());
+            }
+            return new JCudaDriver(device, readInfo(device), modules, functions, stream);
         } catch (RuntimeException e) {
             modules.values().forEach(m -> cuModuleUnload(m));
             cuDevicePrimaryCtxRelease(device);
@@ -320,6 +359,7 @@ public final class JCudaDriver implements CudaDriver {
 
     @Override
     public DevicePtr alloc(long bytes) {
+        requireNotCapturing("cuMemAlloc");
         DeviceMemory p = new DeviceMemory();
         try {
             cuMemAlloc(p, bytes);
@@ -344,6 +384,7 @@ public final class JCudaDriver implements CudaDriver {
 
     @Override
     public void free(DevicePtr ptr) {
+        requireNotCapturing("cuMemFree");
         try {
             cuMemFree(base(ptr));
         } catch (CudaException e) {
@@ -368,38 +409,81 @@ public final class JCudaDriver implements CudaDriver {
 
     @Override
     public void copyToHost(DevicePtr src, float[] dst, int dstOffset, int count) {
-        copyOut(src, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.FLOAT), (long) count * Sizeof.FLOAT, dstOffset, count, dst.length);
+        checkRange(dstOffset, count, dst.length);
+        copyOut(src, (long) count * Sizeof.FLOAT,
+                (staged, done, bytes) -> staged.asFloatBuffer().get(dst, dstOffset + (int) (done / Sizeof.FLOAT), bytes / Sizeof.FLOAT));
     }
 
     @Override
     public void copyToHost(DevicePtr src, int[] dst, int dstOffset, int count) {
-        copyOut(src, Pointer.to(dst).withByteOffset((long) dstOffset * Sizeof.INT), (long) count * Sizeof.INT, dstOffset, count, dst.length);
+        checkRange(dstOffset, count, dst.length);
+        copyOut(src, (long) count * Sizeof.INT,
+                (staged, done, bytes) -> staged.asIntBuffer().get(dst, dstOffset + (int) (done / Sizeof.INT), bytes / Sizeof.INT));
     }
 
     @Override
     public void copyToHost(DevicePtr src, byte[] dst, int dstOffset, int count) {
-        copyOut(src, Pointer.to(dst).withByteOffset(dstOffset), count, dstOffset, count, dst.length);
+        checkRange(dstOffset, count, dst.length);
+        copyOut(src, count, (staged, done, bytes) -> staged.get(dst, dstOffset + (int) done, bytes));
     }
 
+    /** Pageable memory: cuMemcpyHtoDAsync stages it before it returns, so the array may change at once. */
     private void copyIn(DevicePtr dst, Pointer host, long bytes, int offset, int count, int length) {
         checkRange(offset, count, length);
+        requireNotCapturing("cuMemcpyHtoDAsync from pageable memory");
         try {
-            cuMemcpyHtoD(at(dst), host, bytes);
+            cuMemcpyHtoDAsync(at(dst), host, bytes, stream);
         } catch (CudaException e) {
-            throw failed("cuMemcpyHtoD of " + bytes + " bytes", e);
+            throw failed("cuMemcpyHtoDAsync of " + bytes + " bytes", e);
         }
     }
 
-    private void copyOut(DevicePtr src, Pointer host, long bytes, int offset, int count, int length) {
-        checkRange(offset, count, length);
-        try {
-            cuMemcpyDtoH(host, at(src), bytes);
-        } catch (CudaException e) {
-            throw failed("cuMemcpyDtoH of " + bytes + " bytes", e);
+    /** Where one staged piece of a copy to the host goes: {@code bytes} bytes, {@code done} bytes into the copy. */
+    @FunctionalInterface
+    private interface Unstage {
+        void take(ByteBuffer staged, long done, int bytes);
+    }
+
+    /** Through the pinned staging buffer, a piece at a time: an asynchronous copy, then a wait for the stream. */
+    private void copyOut(DevicePtr src, long bytes, Unstage unstage) {
+        requireNotCapturing("a copy to the host");
+        for (long done = 0; done < bytes; ) {
+            int piece = (int) Math.min(bytes - done, STAGING_BYTES);
+            ByteBuffer staged = staging(piece);
+            try {
+                cuMemcpyDtoHAsync(staging, at(src).withByteOffset(done), piece, stream);
+                cuStreamSynchronize(stream);
+            } catch (CudaException e) {
+                throw failed("cuMemcpyDtoHAsync of " + bytes + " bytes", e);
+            }
+            unstage.take(staged.limit(piece), done, piece);
+            done += piece;
         }
         if (timer != null) {
             timer.endWindow();
         }
+    }
+
+    /** The pinned staging buffer, grown to at least {@code bytes}. */
+    private ByteBuffer staging(int bytes) {
+        if (stagingBytes < bytes) {
+            if (staging != null) {
+                cuMemFreeHost(staging);
+            }
+            HostMemory grown = new HostMemory();
+            int size = Math.max(bytes, 64 << 10);
+            try {
+                cuMemAllocHost(grown, size);
+            } catch (CudaException e) {
+                staging = null;
+                stagingBytes = 0;
+                throw failed("cuMemAllocHost of " + size + " bytes", e);
+            }
+            staging = grown;
+            stagingBytes = size;
+            stagingBuffer = grown.getByteBuffer(0, size);
+        }
+        return stagingBuffer.duplicate().order(ByteOrder.nativeOrder()).clear();
     }
 
     private static void checkRange(int offset, int count, int length) {
@@ -411,9 +495,9 @@ public final class JCudaDriver implements CudaDriver {
     @Override
     public void memset(DevicePtr dst, byte value, long bytes) {
         try {
-            cuMemsetD8(at(dst), value, bytes);
+            cuMemsetD8Async(at(dst), value, bytes, stream);
         } catch (CudaException e) {
-            throw failed("cuMemsetD8 of " + bytes + " bytes", e);
+            throw failed("cuMemsetD8Async of " + bytes + " bytes", e);
         }
     }
 
@@ -423,6 +507,7 @@ public final class JCudaDriver implements CudaDriver {
         if (f == null) {
             throw new IllegalArgumentException("kernel " + kernel.symbol + " was not loaded");
         }
+        requireNotCapturing("a new launch site (cuMemAllocHost)");
         HostSlice block = hostSlice(LaunchArguments.bytes(kernel));
         return new LaunchArguments(kernel, block.buffer(), block.address(), JCudaDriver::deviceAddress,
                 new KernelParams(block.address(), this, f));
@@ -433,17 +518,19 @@ public final class JCudaDriver implements CudaDriver {
         if (!(args.handle() instanceof KernelParams params) || params.owner != this) {
             throw new IllegalArgumentException(args + " was not made by this driver");
         }
+        // events and synchronisation have no place in a graph: a captured launch is timed and checked when it replays
+        boolean eager = !capturing;
         try {
-            if (timer != null) {
+            if (timer != null && eager) {
                 timer.before();
             }
             cuLaunchKernel(params.function, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(),
-                    c.sharedBytes(), null, params, null);
-            if (timer != null) {
+                    c.sharedBytes(), stream, params, null);
+            if (timer != null && eager) {
                 timer.after(args.kernel().symbol);
             }
-            if (syncEachLaunch) {
-                cuCtxSynchronize();
+            if (syncEachLaunch && eager) {
+                cuStreamSynchronize(stream);
             }
         } catch (CudaException e) {
             throw failed("launch of kernel " + args.kernel().symbol + " (" + c + ")", e);
@@ -496,9 +583,15 @@ public final class JCudaDriver implements CudaDriver {
         if (cublas == null && cublasFailure == null) {
             try {
                 JCublas2.setExceptionsEnabled(true);
+                requireNotCapturing("cublasCreate");
                 cublasHandle h = new cublasHandle();
                 JCublas2.cublasCreate(h);
                 cublas = h;
+                JCublas2.cublasSetStream(h, new cudaStream_t(stream));
+                DeviceMemory workspace = new DeviceMemory();
+                cuMemAlloc(workspace, CUBLAS_WORKSPACE_BYTES);
+                cublasWorkspace = workspace;
+                JCublas2.cublasSetWorkspace(h, workspace, CUBLAS_WORKSPACE_BYTES);
             } catch (LinkageError e) {
                 cublasFailure = describeLinkFailure(e, "libcublas.so",
                         "libcublas.so.12 (CUDA 12 cuBLAS, which JCublas 12.6 needs) is not installed",
@@ -523,13 +616,14 @@ public final class JCudaDriver implements CudaDriver {
             gemmBeta = new NativeAddress(scalars.address() + Float.BYTES);
         }
         gemmScalars.putFloat(0, alpha).putFloat(Float.BYTES, beta);
+        boolean eager = !capturing;
         try {
-            if (timer != null) {
+            if (timer != null && eager) {
                 timer.before();
             }
             JCublas2.cublasSgemm(cublas, op(transA), op(transB), m, n, k, gemmAlpha, at(a), lda, at(b), ldb, gemmBeta,
                     at(c), ldc);
-            if (timer != null) {
+            if (timer != null && eager) {
                 timer.after("cublasSgemm");
             }
         } catch (CudaException e) {
@@ -542,11 +636,92 @@ public final class JCudaDriver implements CudaDriver {
     }
 
     @Override
-    public void synchronize() {
+    public void beginCapture() {
+        if (capturing) {
+            throw new IllegalStateException("already capturing");
+        }
         try {
-            cuCtxSynchronize();
+            cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_GLOBAL);
         } catch (CudaException e) {
-            throw failed("cuCtxSynchronize", e);
+            throw failed("cuStreamBeginCapture", e);
+        }
+        capturing = true;
+    }
+
+    @Override
+    public CudaGraph endCapture() {
+        if (!capturing) {
+            throw new IllegalStateException("not capturing");
+        }
+        capturing = false;
+        CUgraph graph = new CUgraph();
+        try {
+            cuStreamEndCapture(stream, graph);
+        } catch (CudaException e) {
+            throw failed("cuStreamEndCapture", e);
+        }
+        CUgraphExec exec = new CUgraphExec();
+        try {
+            cuGraphInstantiate(exec, graph, 0);
+        } catch (CudaException e) {
+            cuGraphDestroy(graph);
+            throw failed("cuGraphInstantiate", e);
+        }
+        return new Graph(this, graph, exec);
+    }
+
+    /** A captured graph and its executable instance. */
+    private static final class Graph implements CudaGraph {
+        final JCudaDriver owner;
+        final CUgraph graph;
+        final CUgraphExec exec;
+        boolean closed;
+
+        Graph(JCudaDriver owner, CUgraph graph, CUgraphExec exec) {
+            this.owner = owner;
+            this.graph = graph;
+            this.exec = exec;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                cuGraphExecDestroy(exec);
+                cuGraphDestroy(graph);
+            }
+        }
+    }
+
+    @Override
+    public void launch(CudaGraph graph) {
+        if (!(graph instanceof Graph g) || g.owner != this || g.closed) {
+            throw new IllegalArgumentException("not a live graph of this driver: " + graph);
+        }
+        try {
+            cuGraphLaunch(g.exec, stream);
+            if (syncEachLaunch) {
+                cuStreamSynchronize(stream);
+            }
+        } catch (CudaException e) {
+            throw failed("cuGraphLaunch", e);
+        }
+    }
+
+    /** What CUDA forbids while the stream captures fails here first, with a message that says so. */
+    private void requireNotCapturing(String what) {
+        if (capturing) {
+            throw new CudaOperationException(what + " is not allowed while a CUDA graph is being captured");
+        }
+    }
+
+    @Override
+    public void synchronize() {
+        requireNotCapturing("cuStreamSynchronize");
+        try {
+            cuStreamSynchronize(stream);
+        } catch (CudaException e) {
+            throw failed("cuStreamSynchronize", e);
         }
         if (timer != null) {
             timer.endWindow();
@@ -567,6 +742,13 @@ public final class JCudaDriver implements CudaDriver {
         if (cublas != null) {
             steps.add(() -> JCublas2.cublasDestroy(cublas));
         }
+        if (cublasWorkspace != null) {
+            steps.add(() -> cuMemFree(cublasWorkspace));
+        }
+        if (staging != null) {
+            steps.add(() -> cuMemFreeHost(staging));
+        }
+        steps.add(() -> cuStreamDestroy(stream));
         modules.values().forEach(m -> steps.add(() -> cuModuleUnload(m)));
         hostChunks.forEach(h -> steps.add(() -> cuMemFreeHost(h)));
         steps.add(() -> cuDevicePrimaryCtxRelease(device));
@@ -607,11 +789,13 @@ public final class JCudaDriver implements CudaDriver {
         private final List<CUevent> starts = new ArrayList<>();
         private final List<CUevent> ends = new ArrayList<>();
         private final List<String> names = new ArrayList<>();
+        private final CUstream stream;
         private CUevent start;
         private int window;
 
-        LaunchTimer(Path file) {
+        LaunchTimer(Path file, CUstream stream) {
             this.file = file;
+            this.stream = stream;
             try {
                 writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                         StandardOpenOption.APPEND);
@@ -622,12 +806,12 @@ public final class JCudaDriver implements CudaDriver {
 
         void before() {
             start = event();
-            cuEventRecord(start, null);
+            cuEventRecord(start, stream);
         }
 
         void after(String name) {
             CUevent end = event();
-            cuEventRecord(end, null);
+            cuEventRecord(end, stream);
             starts.add(start);
             ends.add(end);
             names.add(name);

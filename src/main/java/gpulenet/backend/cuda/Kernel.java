@@ -13,7 +13,7 @@ import java.util.List;
  * {@link #checkArgs}, and a test checks this table against the parsed kernels/*.cu.
  */
 public enum Kernel {
-    GATHER_NORMALIZE("gather", "gather_normalize", PTR, PTR, PTR, INT, INT, INT, FLOAT, FLOAT, PTR, PTR),
+    GATHER_NORMALIZE("gather", "gather_normalize", PTR, PTR, PTR, PTR, INT, INT, INT, INT, FLOAT, FLOAT, PTR, PTR),
     CONV2D_FORWARD("conv", "conv2d_forward", PTR, PTR, PTR, PTR, INT, INT, INT, INT, INT, INT, INT, INT),
     CONV2D_BACKWARD_INPUT("conv", "conv2d_backward_input", PTR, PTR, PTR, INT, INT, INT, INT, INT, INT, INT),
     CONV2D_BACKWARD_WEIGHT("conv", "conv2d_backward_weight", PTR, PTR, PTR, PTR, INT, INT, INT, INT, INT, INT, INT),
@@ -23,12 +23,13 @@ public enum Kernel {
     BIAS_BACKWARD("linear", "bias_backward", PTR, PTR, INT, INT),
     RELU_FORWARD("relu", "relu_forward", PTR, PTR, INT),
     RELU_BACKWARD("relu", "relu_backward", PTR, PTR, PTR, INT),
-    DROPOUT2D_MASK("dropout", "dropout2d_mask", PTR, INT, INT, LONG, LONG, FLOAT, FLOAT),
+    DROPOUT2D_MASK("dropout", "dropout2d_mask", PTR, INT, INT, LONG, PTR, LONG, FLOAT, FLOAT),
     DROPOUT2D_APPLY("dropout", "dropout2d_apply", PTR, PTR, PTR, INT, INT),
     SOFTMAX_CROSS_ENTROPY("softmax_xent", "softmax_cross_entropy", PTR, PTR, PTR, PTR, INT, INT),
-    SGD_MOMENTUM("sgd", "sgd_momentum", PTR, PTR, PTR, INT, FLOAT, FLOAT, FLOAT, INT),
-    ADAM_UPDATE("adam", "adam_update", PTR, PTR, PTR, PTR, INT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT),
-    SGEMM("gemm", "sgemm", INT, INT, INT, INT, INT, FLOAT, PTR, INT, PTR, INT, FLOAT, PTR, INT);
+    SGD_MOMENTUM("sgd", "sgd_momentum", PTR, PTR, PTR, INT, PTR, PTR, FLOAT, FLOAT, FLOAT, INT),
+    ADAM_UPDATE("adam", "adam_update", PTR, PTR, PTR, PTR, INT, PTR, PTR, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT),
+    SGEMM("gemm", "sgemm", INT, INT, INT, INT, INT, FLOAT, PTR, INT, PTR, INT, FLOAT, PTR, INT),
+    STEP_ADVANCE("step", "step_advance", PTR);
 
     /** The kind of one kernel parameter: any pointer, a 32-bit int, a 64-bit integer, or a float. */
     public enum Arg {

@@ -19,8 +19,15 @@ import java.util.Set;
  * (libgpulenet_emu.so, the shipped kernels/*.cu compiled by g++; loaded at the first launch), reading their
  * arguments from the same native argument blocks a real launch uses; device memory is native host memory,
  * and gemm is a plain-Java cublasSgemm (column-major, cuBLAS's argument checks). Launches run to
- * completion, so synchronisation is a no-op; it is still counted, as are allocations, so tests can check
- * that a training step neither allocates nor waits.
+ * completion, so synchronisation is a no-op; it is still counted, as are allocations and every other call,
+ * so tests can check that a training step neither allocates nor waits, and what an epoch asks of a driver.
+ *
+ * <p>Graphs are emulated as CUDA defines them: between beginCapture and endCapture, launches, GEMMs and
+ * memsets are recorded, not run, each launch with a copy of its argument values taken then (so a block
+ * rewritten afterwards does not change the graph); a graph launch runs the recorded work in order. What CUDA
+ * forbids while a stream captures (a copy from or to pageable host memory, waiting for the device,
+ * allocating or freeing, a new pinned argument block) throws and invalidates the capture, so endCapture
+ * throws too, as cuStreamEndCapture does.
  */
 final class EmulatedDriver implements CudaDriver {
 
@@ -44,6 +51,15 @@ final class EmulatedDriver implements CudaDriver {
     private int allocations;
     private int synchronizations;
     private int launches;
+    private int graphLaunches;
+    private int gemms;
+    private int memsets;
+    private int copiesToDevice;
+    private int copiesToHost;
+    /** The work recorded by the capture under way, or null when the stream is not capturing. */
+    private List<Runnable> capture;
+    private String invalidatedBy;
+    private final List<Memory> capturedArguments = new ArrayList<>();
 
     /**
      * @param cublas whether to offer the reference gemm (as cuBLAS) or report cuBLAS as unavailable
@@ -78,8 +94,45 @@ final class EmulatedDriver implements CudaDriver {
         return synchronizations;
     }
 
+    /** Kernels run by launches outside graphs (captured launches count when they are recorded, not replayed). */
     int launches() {
         return launches;
+    }
+
+    int graphLaunches() {
+        return graphLaunches;
+    }
+
+    /** GEMM calls made outside graphs. */
+    int gemms() {
+        return gemms;
+    }
+
+    /** Memsets outside graphs. */
+    int memsets() {
+        return memsets;
+    }
+
+    int copiesToDevice() {
+        return copiesToDevice;
+    }
+
+    /** Copies to the host: each is also a synchronisation. */
+    int copiesToHost() {
+        return copiesToHost;
+    }
+
+    boolean capturing() {
+        return capture != null;
+    }
+
+    /** Throws as CUDA does for a call it forbids while capturing, and invalidates the capture. */
+    private void forbiddenWhileCapturing(String call) {
+        if (capture != null) {
+            invalidatedBy = call;
+            throw new CudaOperationException(call + " failed: CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED (not allowed while"
+                    + " a CUDA graph is being captured)");
+        }
     }
 
     int liveAllocations() {
@@ -93,6 +146,7 @@ final class EmulatedDriver implements CudaDriver {
 
     @Override
     public DevicePtr alloc(long bytes) {
+        forbiddenWhileCapturing("cuMemAlloc");
         if (bytes <= 0 || liveBytes + bytes > capacityBytes) {
             throw new CudaOperationException(String.format("cuMemAlloc of %d bytes (%.1f MiB) failed: CUDA_ERROR_OUT_OF_MEMORY",
                     bytes, bytes / (1024.0 * 1024)));
@@ -112,6 +166,7 @@ final class EmulatedDriver implements CudaDriver {
 
     @Override
     public void free(DevicePtr ptr) {
+        forbiddenWhileCapturing("cuMemFree");
         Memory m = memory(ptr);
         if (ptr.byteOffset() != 0) {
             throw new CudaOperationException("cuMemFree of an offset pointer " + ptr + " failed: CUDA_ERROR_INVALID_VALUE");
@@ -139,40 +194,58 @@ final class EmulatedDriver implements CudaDriver {
 
     @Override
     public void copyToDevice(DevicePtr dst, float[] src, int srcOffset, int count) {
+        forbiddenWhileCapturing("cuMemcpyHtoDAsync from pageable memory");
+        copiesToDevice++;
         at(dst, 4L * count).write(0, src, srcOffset, count);
     }
 
     @Override
     public void copyToDevice(DevicePtr dst, int[] src, int srcOffset, int count) {
+        forbiddenWhileCapturing("cuMemcpyHtoDAsync from pageable memory");
+        copiesToDevice++;
         at(dst, 4L * count).write(0, src, srcOffset, count);
     }
 
     @Override
     public void copyToDevice(DevicePtr dst, byte[] src, int srcOffset, int count) {
+        forbiddenWhileCapturing("cuMemcpyHtoDAsync from pageable memory");
+        copiesToDevice++;
         at(dst, count).write(0, src, srcOffset, count);
     }
 
     @Override
     public void copyToHost(DevicePtr src, float[] dst, int dstOffset, int count) {
+        forbiddenWhileCapturing("cuMemcpyDtoHAsync and cuStreamSynchronize");
+        copiesToHost++;
         synchronizations++;
         at(src, 4L * count).read(0, dst, dstOffset, count);
     }
 
     @Override
     public void copyToHost(DevicePtr src, int[] dst, int dstOffset, int count) {
+        forbiddenWhileCapturing("cuMemcpyDtoHAsync and cuStreamSynchronize");
+        copiesToHost++;
         synchronizations++;
         at(src, 4L * count).read(0, dst, dstOffset, count);
     }
 
     @Override
     public void copyToHost(DevicePtr src, byte[] dst, int dstOffset, int count) {
+        forbiddenWhileCapturing("cuMemcpyDtoHAsync and cuStreamSynchronize");
+        copiesToHost++;
         synchronizations++;
         at(src, count).read(0, dst, dstOffset, count);
     }
 
     @Override
     public void memset(DevicePtr dst, byte value, long bytes) {
-        at(dst, bytes).setMemory(0, bytes, value);
+        Pointer target = at(dst, bytes);
+        if (capture != null) {
+            capture.add(() -> at(dst, bytes).setMemory(0, bytes, value));
+            return;
+        }
+        memsets++;
+        target.setMemory(0, bytes, value);
     }
 
     /**
@@ -182,6 +255,7 @@ final class EmulatedDriver implements CudaDriver {
      */
     @Override
     public LaunchArguments arguments(Kernel kernel) {
+        forbiddenWhileCapturing("cuMemAllocHost (a new argument block)");
         int bytes = LaunchArguments.bytes(kernel);
         Memory block = new Memory(bytes);
         argumentMemory.add(block);
@@ -209,12 +283,91 @@ final class EmulatedDriver implements CudaDriver {
                 }
             }
         }
+        if (capture != null) {
+            Memory copy = copyOfArguments(args);
+            capture.add(() -> run(kernel, c, copy));
+            return;
+        }
+        launches++;
+        run(kernel, c, block);
+    }
+
+    private static void run(Kernel kernel, LaunchConfig c, Pointer arguments) {
         EmuLibrary emu = load();
         int rc = emu.gl_emu_launch(kernel.symbol, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(),
-                c.sharedBytes(), block);
-        launches++;
+                c.sharedBytes(), arguments);
         if (rc != 0) {
             throw new CudaOperationException("launch of kernel " + kernel.symbol + " (" + c + ") failed: " + emu.gl_emu_last_error());
+        }
+    }
+
+    /** The block's values as they are now, in a table of their own: what a captured kernel node keeps. */
+    private Memory copyOfArguments(LaunchArguments args) {
+        int n = args.kernel().params().size();
+        int bytes = LaunchArguments.bytes(args.kernel());
+        Memory copy = new Memory(bytes);
+        copy.write(0, ((Memory) args.handle()).getByteArray(0, bytes), 0, bytes);
+        for (int i = 0; i < n; i++) {
+            copy.setLong((long) i * LaunchArguments.SLOT, Pointer.nativeValue(copy) + (long) (n + i) * LaunchArguments.SLOT);
+        }
+        capturedArguments.add(copy);
+        return copy;
+    }
+
+    @Override
+    public void beginCapture() {
+        if (capture != null) {
+            throw new CudaOperationException("cuStreamBeginCapture failed: CUDA_ERROR_ILLEGAL_STATE (already capturing)");
+        }
+        capture = new ArrayList<>();
+        invalidatedBy = null;
+    }
+
+    @Override
+    public CudaGraph endCapture() {
+        if (capture == null) {
+            throw new CudaOperationException("cuStreamEndCapture failed: CUDA_ERROR_ILLEGAL_STATE (not capturing)");
+        }
+        List<Runnable> work = List.copyOf(capture);
+        capture = null;
+        if (invalidatedBy != null) {
+            throw new CudaOperationException("cuStreamEndCapture failed: CUDA_ERROR_STREAM_CAPTURE_INVALIDATED (by "
+                    + invalidatedBy + ")");
+        }
+        return new Graph(this, work);
+    }
+
+    /** The recorded work of one capture. */
+    private static final class Graph implements CudaGraph {
+        final EmulatedDriver owner;
+        final List<Runnable> work;
+        boolean closed;
+
+        Graph(EmulatedDriver owner, List<Runnable> work) {
+            this.owner = owner;
+            this.work = work;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+
+    /** Nodes recorded into {@code graph}: kernel launches, GEMMs and memsets. */
+    static int nodes(CudaGraph graph) {
+        return ((Graph) graph).work.size();
+    }
+
+    @Override
+    public void launch(CudaGraph graph) {
+        forbiddenWhileCapturing("cuGraphLaunch into a capturing stream");
+        if (!(graph instanceof Graph g) || g.owner != this || g.closed) {
+            throw new CudaOperationException("cuGraphLaunch failed: CUDA_ERROR_INVALID_VALUE (not a live graph of this driver)");
+        }
+        graphLaunches++;
+        for (Runnable r : g.work) {
+            r.run();
         }
     }
 
@@ -244,6 +397,16 @@ final class EmulatedDriver implements CudaDriver {
         if (!cublas) {
             throw new IllegalStateException("cuBLAS is not available");
         }
+        if (capture != null) {
+            capture.add(() -> referenceGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+            return;
+        }
+        gemms++;
+        referenceGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    private void referenceGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, DevicePtr a, int lda,
+                               DevicePtr b, int ldb, float beta, DevicePtr c, int ldc) {
         int rowsA = transA ? k : m;
         int rowsB = transB ? n : k;
         if (m < 0 || n < 0 || k < 0 || lda < Math.max(1, rowsA) || ldb < Math.max(1, rowsB) || ldc < Math.max(1, m)) {
@@ -279,6 +442,7 @@ final class EmulatedDriver implements CudaDriver {
 
     @Override
     public void synchronize() {
+        forbiddenWhileCapturing("cuStreamSynchronize");
         synchronizations++;
     }
 
@@ -293,5 +457,9 @@ final class EmulatedDriver implements CudaDriver {
             m.close();
         }
         argumentMemory.clear();
+        for (Memory m : capturedArguments) {
+            m.close();
+        }
+        capturedArguments.clear();
     }
 }

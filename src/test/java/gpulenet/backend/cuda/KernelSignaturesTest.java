@@ -65,8 +65,8 @@ class KernelSignaturesTest {
         assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_FORWARD.checkArgs(p, p));
         assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_FORWARD.checkArgs(p, p, 3f));
         assertThrows(IllegalArgumentException.class, () -> Kernel.RELU_FORWARD.checkArgs(p, 3, 3));
-        Kernel.DROPOUT2D_MASK.checkArgs(p, 8, 20, 1L, 2L, 0.25f, 4f / 3);
-        assertThrows(IllegalArgumentException.class, () -> Kernel.DROPOUT2D_MASK.checkArgs(p, 8, 20, 1, 2, 0.25f, 4f / 3));
+        Kernel.DROPOUT2D_MASK.checkArgs(p, 8, 20, 1L, DevicePtr.NULL, 2L, 0.25f, 4f / 3);
+        assertThrows(IllegalArgumentException.class, () -> Kernel.DROPOUT2D_MASK.checkArgs(p, 8, 20, 1, DevicePtr.NULL, 2, 0.25f, 4f / 3));
     }
 
     static Map<String, Signature> parseKernels() {

@@ -28,7 +28,8 @@ class LaunchArgumentsTest {
     }
 
     private static Object[] sgdArgs(DevicePtr params, float lr, int firstStep) {
-        return new Object[] {params, new DevicePtr(2, 0), new DevicePtr(3, 64), 1000, lr, 0.9f, 0f, firstStep};
+        return new Object[] {params, new DevicePtr(2, 0), new DevicePtr(3, 64), 1000, DevicePtr.NULL, DevicePtr.NULL, lr, 0.9f,
+                0f, firstStep};
     }
 
     @Test
@@ -52,10 +53,12 @@ class LaunchArgumentsTest {
             assertEquals(2 * 4096L, values.getLong(8));
             assertEquals(3 * 4096L + 64, values.getLong(16));
             assertEquals(1000, values.getInt(24));
-            assertEquals(0.05f, values.getFloat(32));
-            assertEquals(0.9f, values.getFloat(40));
-            assertEquals(0f, values.getFloat(48));
-            assertEquals(1, values.getInt(56));
+            assertEquals(0L, values.getLong(32), "no schedule: NULL");
+            assertEquals(0L, values.getLong(40));
+            assertEquals(0.05f, values.getFloat(48));
+            assertEquals(0.9f, values.getFloat(56));
+            assertEquals(0f, values.getFloat(64));
+            assertEquals(1, values.getInt(72));
             assertEquals(1000, block.valueAt(3));
             assertEquals(4096L + 128, block.valueAt(0));
         }
@@ -75,12 +78,12 @@ class LaunchArgumentsTest {
             // the second step: the first-step flag changes
             block.set(sgdArgs(new DevicePtr(1, 0), 0.05f, 0));
             assertEquals(first + 1, block.writes());
-            assertEquals(0, block.valueAt(7));
+            assertEquals(0, block.valueAt(9));
 
             // the next epoch: the learning rate changes
             block.set(sgdArgs(new DevicePtr(1, 0), 0.035f, 0));
             assertEquals(first + 2, block.writes());
-            assertEquals(0.035f, block.valueAt(4));
+            assertEquals(0.035f, block.valueAt(6));
 
             // another offset into the same allocation is another address
             block.set(sgdArgs(new DevicePtr(1, 256), 0.035f, 0));
@@ -88,9 +91,9 @@ class LaunchArgumentsTest {
             assertEquals(4096L + 256, block.valueAt(0));
 
             // -0f and 0f are different bits, so the kernel must see the new one
-            block.float32(6, -0f);
+            block.float32(8, -0f);
             assertEquals(first + 4, block.writes());
-            assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits((Float) block.valueAt(6)));
+            assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits((Float) block.valueAt(8)));
         }
     }
 
@@ -125,10 +128,10 @@ class LaunchArgumentsTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> block.set(bad));
             assertTrue(e.getMessage().contains("sgd_momentum argument 3 must be INT"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> block.set(new DevicePtr(1, 0)));
-            assertThrows(IllegalArgumentException.class, () -> block.int32(4, 1));
+            assertThrows(IllegalArgumentException.class, () -> block.int32(6, 1));
             assertEquals(writes, block.writes());
             assertEquals(4096L, block.valueAt(0));
-            assertEquals(0.05f, block.valueAt(4));
+            assertEquals(0.05f, block.valueAt(6));
         }
     }
 
