@@ -156,7 +156,7 @@ BUNDLE_MAX_MIB ?= 60
 # The GPU path's host cost: `train --device cuda` on the no-op CUDA driver that native-tests/null-cuda builds
 # into $(NULL_CUDA_DIR); prints per warm step the host microseconds (wall, and CPU of the training thread),
 # kernel launches, graph launches, GEMMs and synchronisations. Host cost only: no kernel runs.
-# RUNS, EPOCHS, BATCH, GEMM (auto|cublas|kernel) and HOST_COST_JSON=FILE are passed on.
+# RUNS, EPOCHS, BATCH, GEMM (auto|cublas|kernel), GRAPH (1, or 0 for --no-graph) and HOST_COST_JSON=FILE are passed on.
 host-cost: jar
 	NULL_CUDA_DIR=$(NULL_CUDA_DIR) JAR=$(JAR) $(NT)/host-cost.sh
 

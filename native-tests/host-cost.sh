@@ -12,13 +12,15 @@
 # a shared machine; the JIT compiler and the GC run on other threads).
 #
 # Environment: JAR (default target/gpu-lenet.jar), NULL_CUDA_DIR (default native-tests/build/null-cuda),
-# RUNS (3), EPOCHS (3), BATCH (64), INTERVAL (100), GEMM (auto|cublas|kernel; default auto), JAVA (java),
+# RUNS (3), EPOCHS (3), BATCH (64), INTERVAL (100), GEMM (auto|cublas|kernel; default auto), GRAPH (1: each step one
+# CUDA graph launch, as train runs by default; 0: --no-graph, every kernel launched), JAVA (java),
 # HOST_COST_JSON (also write the summary there as JSON).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jar=${JAR:-$root/target/gpu-lenet.jar}
 lib=${NULL_CUDA_DIR:-$root/native-tests/build/null-cuda}
 runs=${RUNS:-3} epochs=${EPOCHS:-3} batch=${BATCH:-64} interval=${INTERVAL:-100} gemm=${GEMM:-auto}
+graph_flag=; [ "${GRAPH:-1}" = 0 ] && graph_flag=--no-graph
 java=${JAVA:-java}
 [ -f "$jar" ] || { echo "host-cost: $jar is missing (make jar)" >&2; exit 2; }
 [ "$epochs" -ge 2 ] || { echo "host-cost: EPOCHS must be 2 or more (epoch 1 is the cold one)" >&2; exit 2; }
@@ -26,15 +28,18 @@ java=${JAVA:-java}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cores=$(nproc)
 echo "host-cost: $jar on null-cuda ($lib), $cores cores; train --device cuda --epochs $epochs --batch-size $batch" \
-     "--log-interval $interval --gemm $gemm; $runs runs; host cost only: no kernel runs"
+     "--log-interval $interval --gemm $gemm $graph_flag; $runs runs; host cost only: no kernel runs"
 
 # One run's trace -> its per-step figures (one line for the summary) and a readable line on stdout.
 per_run='
   function median(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
                                      return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
   BEGIN { steps = int((N + B - 1) / B); full = int(steps / L) }
-  $1 == "sync" { epoch++; inepoch = 0; next }
+  # a read-back is an asynchronous copy (d2h) and the wait for it (sync): that sync is part of the read-back,
+  # any other marks the end of the training loop of an epoch
+  $1 == "sync" { if (prev != "d2h") { epoch++; inepoch = 0 } prev = $1; next }
   $1 == "d2h" {
+    prev = $1
     # epoch 1: log read-backs from its start; later epochs: the first read-back is the previous eval
     inepoch++; k = epoch == 0 ? inepoch : inepoch - 1
     if (epoch >= 1 && k >= 1) {
@@ -53,10 +58,10 @@ per_run='
     printf "run %d: %s; warm epochs: train %s; load average %s before, %s after\n", run, gemm, warm, lb, la
     printf "  per step (%d intervals of %d steps, epochs 2+): host %.0f us wall (median; %.0f-%.0f), %.0f us CPU of the" \
            " training thread (%.0f-%.0f); kernel launches %.2f, graph launches %.2f, GEMMs %.2f, synchronisations %.3f" \
-           " (context/stream %.3f, copies to the host %.3f), memsets %.3f\n",
-           m, L, w, wl, wh, c, cl, ch, dl / S, dg / S, dm / S, (ds + dd) / S, ds / S, dd / S, dw / S
+           " (waits for the stream; each read-back is one), copies to the host %.3f, memsets %.3f\n",
+           m, L, w, wl, wh, c, cl, ch, dl / S, dg / S, dm / S, ds / S, dd / S, dw / S
     printf "%.1f %.1f %.1f %.1f %.1f %.1f %.4f %.4f %.4f %.4f %.4f %s\n", w, wl, wh, c, cl, ch, dl / S, dg / S, dm / S,
-           (ds + dd) / S, dw / S, lb >> out
+           ds / S, dw / S, lb >> out
   }'
 summary='
   function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
@@ -85,7 +90,7 @@ for r in $(seq 1 "$runs"); do
   rm -f "$tmp/trace"
   if ! NULL_CUDA_TRACE="$tmp/trace" LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
        "$java" -jar "$jar" train --device cuda --epochs "$epochs" --batch-size "$batch" --log-interval "$interval" \
-       --gemm "$gemm" >"$tmp/out" 2>"$tmp/err"; then
+       --gemm "$gemm" $graph_flag >"$tmp/out" 2>"$tmp/err"; then
     cat "$tmp/out" "$tmp/err" >&2; echo "host-cost: run $r failed" >&2; exit 1
   fi
   load_after=$(cut -d' ' -f1 /proc/loadavg)

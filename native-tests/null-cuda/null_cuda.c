@@ -5,7 +5,8 @@
  * exit (GEMMs included: libcublas.so.12 reports its calls to libcuda.so.1, which it links).
  *
  * With NULL_CUDA_TRACE=FILE it also appends to FILE one line per blocking call (a synchronisation or a
- * copy to the host: the points where a training loop waits for the device), so a script can take the
+ * copy to the host: the points where a training loop waits for the device; an asynchronous copy to the
+ * host is traced too, and the wait for it follows as a sync line), so a script can take the
  * counters and the host time between two such points, e.g. between two log lines of a training run:
  *   sync|d2h <monotonic ns> <launches> <graph launches> <gemms> <syncs> <d2h copies> <h2d copies> <memsets> <thread cpu ns>
  * (the last: CPU time of the calling thread, which on a loaded machine is steadier than the wall time)
@@ -92,7 +93,7 @@ int cuMemsetD32Async(CUdeviceptr p, unsigned v, size_t n, void *s) { n_memset++;
 int cuMemcpyHtoD_v2(CUdeviceptr d, const void *s, size_t n) { n_h2d++; return 0; }
 int cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) { n_h2d++; return 0; }
 int cuMemcpyDtoH_v2(void *d, CUdeviceptr s, size_t n) { n_d2h++; memset(d, 0, n); trace("d2h"); return 0; }
-int cuMemcpyDtoHAsync_v2(void *d, CUdeviceptr s, size_t n, void *st) { n_d2h++; memset(d, 0, n); return 0; }
+int cuMemcpyDtoHAsync_v2(void *d, CUdeviceptr s, size_t n, void *st) { n_d2h++; memset(d, 0, n); trace("d2h"); return 0; }
 int cuCtxSynchronize(void) { n_sync++; trace("sync"); return 0; }
 int cuStreamSynchronize(void *s) { n_sync++; trace("sync"); return 0; }
 int cuEventSynchronize(void *e) { n_sync++; trace("sync"); return 0; }
