@@ -49,7 +49,10 @@ public final class Trainer {
     private final Optimizer optimizer;
     private final TrainingStep trainingStep;
     private final StepScalars scalars;
+    private boolean graphs = true;
+    /** Made by the first {@link #run}, with the {@link #useGraphs} setting. */
     private StepRunner stepRunner;
+    private Evaluator evaluator;
     private final DeviceDataset train;
     private final DeviceDataset test;
     private final List<Float> loggedLosses = new ArrayList<>();
@@ -88,7 +91,6 @@ public final class Trainer {
         this.train = new DeviceDataset(backend, data.train());
         this.test = new DeviceDataset(backend, data.test());
         this.scalars = new StepScalars(backend, stepsPerEpoch(data.train().count(), this.config.batchSize()));
-        this.stepRunner = stepRunner(true);
         params.initialize(this.config.seed());
         history.add(hyperParameters(1));
     }
@@ -97,25 +99,20 @@ public final class Trainer {
         return (samples + batch - 1) / batch;
     }
 
-    /** Steps as graphs where the backend can capture them; each step reads its batch and scalars from {@link #scalars}. */
-    private StepRunner stepRunner(boolean graphs) {
-        int stride = config.batchSize();
-        long seed = config.seed();
-        return new StepRunner(backend, b -> trainingStep.run(train, stride, b, seed, scalars), graphs, out);
-    }
-
     /**
-     * Whether to capture each batch size's step once and replay it as a CUDA graph (the default) or queue
-     * every kernel of every step (--no-graph); no effect on the CPU. Call before {@link #run}.
+     * Whether to capture each batch size's step (and eval pass) once and replay it as a CUDA graph (the
+     * default) or queue every kernel of every step (--no-graph); no effect on the CPU. Call before {@link #run}.
      */
     public void useGraphs(boolean graphs) {
-        stepRunner.close();
-        stepRunner = stepRunner(graphs);
+        if (stepRunner != null) {
+            throw new IllegalStateException("useGraphs must come before run");
+        }
+        this.graphs = graphs;
     }
 
     /** How the training steps ran so far: as CUDA graph replays or kernel by kernel, and why. */
     public String describeSteps() {
-        return stepRunner.describe();
+        return stepRunner == null ? "no step run yet" : stepRunner.describe();
     }
 
     /** Checks that the network takes this data set's images, in one line naming both when it does not. */
@@ -236,6 +233,13 @@ public final class Trainer {
 
     /** Trains from the next epoch up to {@code config.epochs()} (one epoch when dry-running). */
     public List<EpochSummary> run() {
+        if (stepRunner == null) {
+            int stride = config.batchSize();
+            long seed = config.seed();
+            // each step reads its batch and its scalars from the backend, so a GPU can replay it as a graph
+            stepRunner = new StepRunner(backend, b -> trainingStep.run(train, stride, b, seed, scalars), graphs, out);
+            evaluator = new Evaluator(network, test, graphs, out);
+        }
         List<EpochSummary> summaries = new ArrayList<>();
         int last = config.dryRun() ? nextEpoch : config.epochs();
         if (nextEpoch > last) {
@@ -301,7 +305,7 @@ public final class Trainer {
         }
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
         int evalCount = config.dryRun() ? Math.min(TrainConfig.DRY_RUN_EVAL_SAMPLES, test.count()) : test.count();
-        Evaluation eval = Evaluation.run(network, test, evalCount, false);
+        Evaluation eval = evaluator.run(evalCount, false, null);
         EpochSummary summary = new EpochSummary(epoch, lr, trained, lossSum / trained, trainSeconds, eval);
         out.printf(Locale.ROOT, "Test set: Average loss: %.4f, Accuracy: %d/%d (%.2f%%)%n",
                 eval.meanLoss(), eval.correct(), eval.count(), 100 * eval.accuracy());
