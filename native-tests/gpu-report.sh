@@ -8,10 +8,11 @@
 # Steps, in order of importance, each under its own time limit, all within BUDGET_S seconds (default 450;
 # a step that no longer fits is recorded as skipped): the machine (nvidia-smi, nvcc, PyTorch, CPU); the
 # kernel tests built by nvcc and run on the GPU, with their timings; `info`; `selftest`; a per-kernel time
-# of one training step and the launches per step (CUDA events around every launch, GPULENET_CUDA_EVENTS;
+# of one training step and the launches per step (CUDA events around every launch of a --no-graph run, GPULENET_CUDA_EVENTS;
 # nsys or ncu as well when present and time remains); the default `train --device cuda` (per-epoch time
 # and accuracy); `bench` at batch 64, 256 and 1024 with PyTorch alongside (--pytorch); PyTorch's reference
-# script in eager, graph and compile modes at batch 64 and 256; and, when time remains, the other GEMM
+# script in eager, graph and compile modes at batch 64 and 256; two epochs of `train --no-graph` (every kernel
+# launched, to set against the graph replays of the default run); and, when time remains, the other GEMM
 # (the sgemm kernel where cuBLAS loaded, cuBLAS from PyTorch's libcublas.so.12 where it did not).
 # Everything goes into $OUT/gpu-report.json and $OUT/gpu-report.log, each step's output into
 # $OUT/steps/. Environment: OUT (required), BUDGET_S, LIMIT_SCALE (1: multiplies every step's limit), PYTHON
@@ -132,13 +133,15 @@ fi
 run_step info 60 10 "$java" -jar "$jar" info
 run_step selftest 120 20 "$java" -jar "$jar" selftest
 
-# ---- 4. one training step, kernel by kernel: CUDA events around every launch (windows between read-backs) ----
+# ---- 4. one training step, kernel by kernel: CUDA events around every launch (windows between read-backs);
+# --no-graph, since a replayed graph is one launch whose kernels no event can separate ----
 rm -f "$out/events.jsonl"
 run_step profile-events 120 20 env GPULENET_CUDA_EVENTS="$out/events.jsonl" \
-  "$java" -jar "$jar" train --device cuda --epochs 1 --log-interval 100
+  "$java" -jar "$jar" train --device cuda --epochs 1 --log-interval 100 --no-graph
 
-# ---- 5. the default training run on the GPU ----
+# ---- 5. the default training run on the GPU (each step one CUDA graph launch), then two epochs without graphs ----
 run_step train 240 30 "$java" -jar "$jar" train --device cuda
+run_step train-no-graph 90 20 "$java" -jar "$jar" train --device cuda --epochs 2 --no-graph
 
 # ---- 6. bench at 64, 256 and 1024, PyTorch alongside ----
 run_step bench 360 60 "$java" -jar "$jar" bench --batch-sizes 64,256,1024 --json "$out/bench.json" \
@@ -270,6 +273,9 @@ report['train'] = {'status': status.get('train', {}).get('status'), 'device': de
                    'epochs': rows,
                    'warm_epoch_train_s_median': statistics.median([r['train_s'] for r in rows[1:]]) if len(rows) > 1 else None,
                    'final_test_accuracy_pct': rows[-1]['test_accuracy_pct'] if rows else None}
+ng = epochs(text('train-no-graph') or '')
+report['train_no_graph'] = {'status': status.get('train-no-graph', {}).get('status'), 'epochs': ng,
+                            'warm_epoch_train_s': ng[-1]['train_s'] if len(ng) > 1 else None}
 
 def load_json(path):
     try:
@@ -336,6 +342,7 @@ report['summary'] = {
     'selftest': report['selftest']['status'],
     'train_final_accuracy_pct': report['train']['final_test_accuracy_pct'],
     'train_warm_epoch_s': report['train']['warm_epoch_train_s_median'],
+    'train_no_graph_warm_epoch_s': report['train_no_graph']['warm_epoch_train_s'],
     'bench_rows': [{k: r.get(k) for k in ('device', 'batch_size', 'images_per_second', 'pytorch_images_per_second',
                                           'ratio_to_pytorch', 'test_accuracy')}
                    for r in ((report['bench']['json'] or {}).get('rows') or [])],

@@ -96,8 +96,9 @@ for r in $(seq 1 "$runs"); do
   load_after=$(cut -d' ' -f1 /proc/loadavg)
   grep -q 'null-cuda (no GPU' "$tmp/out" || { cat "$tmp/out" >&2; echo "host-cost: the run did not use null-cuda" >&2; exit 1; }
   gemm_line=$(grep -o 'GEMM: [^,]*\(([^)]*)\)\?' "$tmp/out" | head -n 1)
-  warm=$(awk '/^Epoch [0-9]+: train / && $2 != "1:" {printf "%s%s s", sep, $4; sep=", "}' "$tmp/out")
   n=$(grep -m1 -o '\[[0-9]*/[0-9]*' "$tmp/out" | cut -d/ -f2)   # training images, from the first log line
+  # each warm epoch's training loop in ms, from its images/s (the seconds are printed to 10 ms only)
+  warm=$(awk -v N="$n" '/^Epoch [0-9]+: train / && $2 != "1:" {printf "%s%.1f ms", sep, 1000 * N / $6; sep=", "}' "$tmp/out")
   awk -v L="$interval" -v B="$batch" -v N="$n" -v run="$r" -v gemm="$gemm_line" -v warm="$warm" \
       -v lb="$load_before" -v la="$load_after" -v out="$tmp/runs" "$per_run" "$tmp/trace"
 done
