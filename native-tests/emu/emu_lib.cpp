@@ -8,6 +8,7 @@
 #include "../../kernels/dropout.cu"
 #include "../../kernels/gather.cu"
 #include "../../kernels/gemm.cu"
+#include "../../kernels/head.cu"
 #include "../../kernels/linear.cu"
 #include "../../kernels/pool.cu"
 #include "../../kernels/relu.cu"
@@ -67,6 +68,8 @@ const Entry kKernels[] = {
     KERNEL_ENTRY(adam_update),
     KERNEL_ENTRY(sgemm),
     KERNEL_ENTRY(step_advance),
+    KERNEL_ENTRY(linear_head_step),
+    KERNEL_ENTRY(head_reduce),
 };
 #undef KERNEL_ENTRY
 

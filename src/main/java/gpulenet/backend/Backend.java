@@ -106,6 +106,48 @@ public interface Backend extends AutoCloseable {
      */
     void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor dlogits, Tensor stats);
 
+    /**
+     * The training pass of a network's head: the Linear layers at its end, the loss, and the backward pass
+     * through them, as these ops compute it one by one: for each layer in order, {@link #linearForward}
+     * (its input x0 for the first, the previous y after); {@link #softmaxCrossEntropy} of the last y into
+     * the last g and {@code stats}, then that g masked by the last y when the last layer has a ReLU; for
+     * each layer from the last, {@link #linearBackward} into dw, db and the previous layer's g, masked by
+     * that layer's y when it has a ReLU (for the first layer: into dx0, masked by x0 when
+     * {@code x0IsReluOutput}; skipped when dx0 is null). A backend may run the whole of it as one fused
+     * pass; the results agree within the ops' tolerances.
+     *
+     * @param workspace F32 of at least {@link #linearHeadWorkspace} elements for this head, or null when
+     *                  that is 0
+     */
+    default void linearHeadStep(Tensor x0, boolean x0IsReluOutput, Tensor dx0, java.util.List<HeadLayer> layers,
+                                Tensor labels, Tensor stats, Tensor workspace) {
+        Tensor in = x0;
+        for (HeadLayer l : layers) {
+            linearForward(in, l.w(), l.b(), l.relu(), l.y());
+            in = l.y();
+        }
+        HeadLayer last = layers.get(layers.size() - 1);
+        softmaxCrossEntropy(last.y(), labels, last.g(), stats);
+        if (last.relu()) {
+            reluBackward(last.g(), last.y(), last.g());
+        }
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            HeadLayer l = layers.get(i);
+            Tensor input = i == 0 ? x0 : layers.get(i - 1).y();
+            Tensor dx = i == 0 ? dx0 : layers.get(i - 1).g();
+            boolean mask = i == 0 ? x0IsReluOutput : layers.get(i - 1).relu();
+            linearBackward(input, l.w(), l.g(), mask && dx != null, dx, l.dw(), l.db());
+        }
+    }
+
+    /**
+     * Elements of F32 workspace {@link #linearHeadStep} needs for a head of Linear layers with these input
+     * and output sizes at batches up to {@code maxBatch}: 0 where it runs the ops one by one (the default).
+     */
+    default long linearHeadWorkspace(int maxBatch, int[] in, int[] out) {
+        return 0;
+    }
+
     /** y = max(x, 0) over tensors of any equal shape; y may be x (in place). */
     void reluForward(Tensor x, Tensor y);
 

@@ -2,6 +2,7 @@ package gpulenet.model;
 
 import gpulenet.backend.Backend;
 import gpulenet.backend.DType;
+import gpulenet.backend.HeadLayer;
 import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
 import gpulenet.model.layer.Conv2d;
@@ -28,7 +29,9 @@ import java.util.Map;
  *   <li>the ReLU's backward is folded into the next op's backward where that op can do it (max-pool's
  *       backward masks by the pooled value, Linear's by its input, through a Flatten), else it runs in
  *       place on the gradient;</li>
- *   <li>Flatten is a view, and Dropout2d and a ReLU that follows anything else run in place.</li>
+ *   <li>Flatten is a view, and Dropout2d and a ReLU that follows anything else run in place;</li>
+ *   <li>in a training pass, the Linear layers at the end of the network (the head) run with the loss and
+ *       their backward as one {@link Backend#linearHeadStep}, which a backend may fuse into a few launches.</li>
  * </ul>
  * After {@link #backward}, the gradient kept for a Conv2d or Linear is that of its output before its ReLU.
  */
@@ -71,6 +74,9 @@ public final class Network {
     private final List<Unit> units = new ArrayList<>();
     /** Index of the first unit with parameters: nothing before it needs a gradient. */
     private final int firstTrainable;
+    /** Index of the first of the Linear units that end a training network (its head), or -1 for none. */
+    private final int headStart;
+    private final Tensor headWorkspace;
     private final Tensor fullInput;
     private final Tensor fullLabels;
     private final Tensor[] fullActivation;
@@ -117,6 +123,12 @@ public final class Network {
             first++;
         }
         firstTrainable = first;
+        int head = units.size();
+        while (head > 0 && units.get(head - 1).kind == Kind.LINEAR) {
+            head--;
+        }
+        // the head's input must be a unit's output (a Flatten's view of it for these networks)
+        headStart = training && head >= 1 && head < units.size() ? head : -1;
 
         int n = units.size();
         fullInput = backend.allocate(DType.F32, maxBatch, 1, height, width);
@@ -141,7 +153,25 @@ public final class Network {
             }
         }
         stats = backend.allocate(DType.F32, 2);
+        headWorkspace = headStart < 0 ? null : allocateHeadWorkspace();
         current = views(maxBatch);
+    }
+
+    /** What the backend's fused head needs beyond the network's own buffers, or null for nothing. */
+    private Tensor allocateHeadWorkspace() {
+        int n = units.size() - headStart;
+        int[] in = new int[n];
+        int[] out = new int[n];
+        for (int k = 0; k < n; k++) {
+            Linear l = (Linear) units.get(headStart + k).layer;
+            in[k] = l.in();
+            out[k] = l.out();
+        }
+        long elements = backend.linearHeadWorkspace(maxBatch, in, out);
+        if (elements > Tensor.MAX_ELEMENTS) {
+            throw new IllegalStateException("head workspace of " + elements + " elements");
+        }
+        return elements == 0 ? null : backend.allocate(DType.F32, (int) elements);
     }
 
     /** Groups the layers into units and decides which ReLU masks the next op applies. */
@@ -206,6 +236,8 @@ public final class Network {
         final Map<String, Tensor> activations = new HashMap<>();
         final Map<String, Tensor> gradients = new HashMap<>();
         final Map<String, Tensor> masks = new HashMap<>();
+        /** The head's layers as {@link Backend#linearHeadStep} takes them, when the network has a head. */
+        final List<HeadLayer> head = new ArrayList<>();
 
         Views(int b) {
             batch = b;
@@ -235,6 +267,9 @@ public final class Network {
                 if (fullMask[i] != null) {
                     mask[i] = backend.view(fullMask[i], 0, b, u.shape[0]);
                     masks.put(u.layer.name(), mask[i]);
+                }
+                if (headStart >= 0 && i >= headStart) {
+                    head.add(new HeadLayer(u.weight, u.bias, u.reluOutput, act[i], grad[i], u.weightGrad, u.biasGrad));
                 }
             }
         }
@@ -325,8 +360,12 @@ public final class Network {
         if (train) {
             requireTraining();
         }
-        Views v = views(batch);
-        for (int i = 0; i < units.size(); i++) {
+        forwardUnits(views(batch), train, units.size());
+    }
+
+    /** Runs units [0, end). */
+    private void forwardUnits(Views v, boolean train, int end) {
+        for (int i = 0; i < end; i++) {
             Unit u = units.get(i);
             Tensor in = i == 0 ? v.x : v.act[i - 1];
             switch (u.kind) {
@@ -346,6 +385,27 @@ public final class Network {
     }
 
     /**
+     * The forward pass in training mode, the loss and its gradient added to {@link #stats()}, and every
+     * parameter gradient: what {@link #forward}, {@link #loss} and {@link #backward} do in turn, with the
+     * head (the Linear layers at the end) handed to the backend as one {@link Backend#linearHeadStep}.
+     */
+    public void trainingPass(int batch) {
+        requireTraining();
+        if (headStart < 0) {
+            forward(batch, true);
+            loss(batch, true);
+            backward(batch);
+            return;
+        }
+        Views v = views(batch);
+        forwardUnits(v, true, headStart);
+        Tensor dx0 = headStart - 1 >= firstTrainable ? v.grad[headStart - 1] : null;
+        backend.linearHeadStep(v.act[headStart - 1], units.get(headStart).masksInput, dx0, v.head, v.y, stats,
+                headWorkspace);
+        backwardUnits(v, headStart - 1);
+    }
+
+    /**
      * Adds the batch's loss sum and correct count to {@link #stats()}; with {@code gradient}, also writes
      * d(mean loss)/d logits for {@link #backward}.
      */
@@ -361,8 +421,12 @@ public final class Network {
     /** Every parameter gradient, from the logits gradient written by {@link #loss}. */
     public void backward(int batch) {
         requireTraining();
-        Views v = views(batch);
-        for (int i = units.size() - 1; i >= firstTrainable; i--) {
+        backwardUnits(views(batch), units.size() - 1);
+    }
+
+    /** The backward pass of units [firstTrainable, from], from the gradient of unit {@code from}'s output. */
+    private void backwardUnits(Views v, int from) {
+        for (int i = from; i >= firstTrainable; i--) {
             Unit u = units.get(i);
             Tensor g = v.grad[i];
             if (u.reluOutput && !u.reluMaskedByNext) {

@@ -5,8 +5,8 @@ import gpulenet.model.Network;
 import gpulenet.optim.Optimizer;
 
 /**
- * One training step: Dropout2d masks drawn from (seed, step), forward, loss with its gradient, backward,
- * one optimizer update.
+ * One training step: Dropout2d masks drawn from (seed, step), the network's training pass (forward, loss
+ * with its gradient, backward), one optimizer update.
  */
 public record TrainingStep(Network network, Optimizer optimizer) {
 
@@ -16,9 +16,7 @@ public record TrainingStep(Network network, Optimizer optimizer) {
      */
     public void run(int batch, float lr, long seed, long stepsDone) {
         network.drawDropoutMasks(batch, seed, stepsDone);
-        network.forward(batch, true);
-        network.loss(batch, true);
-        network.backward(batch);
+        network.trainingPass(batch);
         optimizer.step(lr, stepsDone);
     }
 
@@ -31,9 +29,7 @@ public record TrainingStep(Network network, Optimizer optimizer) {
     public void run(DeviceDataset data, int stride, int batch, long seed, StepScalars scalars) {
         network.gather(data.images(), data.labels(), data.order(), scalars, stride, batch);
         network.drawDropoutMasks(batch, seed, scalars);
-        network.forward(batch, true);
-        network.loss(batch, true);
-        network.backward(batch);
+        network.trainingPass(batch);
         optimizer.step(scalars);
         network.backend().advanceStep(scalars.counters());
     }

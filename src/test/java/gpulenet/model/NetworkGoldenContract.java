@@ -148,9 +148,7 @@ public abstract class NetworkGoldenContract {
 
         injectPyTorchDropoutMasks(g, model, net, b, 0);
         net.resetStats();
-        net.forward(b, true);
-        net.loss(b, true);
-        net.backward(b);
+        net.trainingPass(b);
         checkLoss(g, "loss", net, b, tol);
         checkActivations(g, "act.", model, net, b, true, tol);
         checkActivationGradients(g, model, net, b, tol);
@@ -362,9 +360,7 @@ public abstract class NetworkGoldenContract {
         float[] losses = new float[run];
         try (StepRunner steps = new StepRunner(on, batch -> {
             net.gather(train.images(), train.labels(), train.order(), scalars, b, batch);
-            net.forward(batch, true);
-            net.loss(batch, true);
-            net.backward(batch);
+            net.trainingPass(batch);
             optimizer.step(scalars);
             on.advanceStep(scalars.counters());
         }, true, new PrintWriter(System.err, true))) {

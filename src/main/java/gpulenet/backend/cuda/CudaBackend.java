@@ -7,6 +7,7 @@ import gpulenet.backend.Replay;
 import gpulenet.backend.DType;
 import gpulenet.backend.HostScalars;
 import gpulenet.backend.FreeMemory;
+import gpulenet.backend.HeadLayer;
 import gpulenet.backend.SizingBackend;
 import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * The {@link Backend} on a CUDA device, written against {@link CudaDriver}: tensors are device memory,
@@ -35,6 +37,16 @@ public final class CudaBackend implements Backend {
     private static final int CONV_CPB = 4;
     private static final int CONV_MAX_R = 16;
     private static final int GEMM_TILE = 16;
+    /**
+     * The fused head (head.cu) runs while batch * (multiply-adds of one sample's forward pass) is at most
+     * this: every block does the whole head for its samples, so the work per block grows with the batch
+     * while the many-block GEMMs of the unfused ops do not. LeNet-5's head at batch 64 is 3.8 million.
+     */
+    static final long HEAD_FUSE_MACS = 8_000_000L;
+    private static final int HEAD_MAX_LAYERS = 3;
+    /** Blocks of the fused head: at most this many, of at least HEAD_MIN_GROUP samples each. */
+    private static final int HEAD_MAX_GROUPS = 16;
+    private static final int HEAD_MIN_GROUP = 4;
 
     private final CudaDriver driver;
     /** The argument blocks of the launch sites, each prepared once (see {@link LaunchSites}). */
@@ -299,6 +311,117 @@ public final class CudaBackend implements Backend {
         launch(Kernel.SOFTMAX_CROSS_ENTROPY, new LaunchConfig(1, 1, 1, BLOCK, 1, 1, 0),
                 ptr(logits, DType.F32), ptr(labels, DType.I32), dlogits == null ? DevicePtr.NULL : ptr(dlogits, DType.F32),
                 ptr(stats, DType.F32), batch, classes);
+    }
+
+    /** Partial weight gradients of up to HEAD_MAX_GROUPS blocks, then the per-sample loss rows. */
+    @Override
+    public long linearHeadWorkspace(int maxBatch, int[] in, int[] out) {
+        if (!headFuses(maxBatch, in, out)) {
+            return 0;
+        }
+        return HEAD_MAX_GROUPS * headParameters(in, out) + 2L * maxBatch;
+    }
+
+    private static boolean headFuses(int batch, int[] in, int[] out) {
+        long macs = 0;
+        for (int l = 0; l < in.length; l++) {
+            macs += (long) in[l] * out[l];
+        }
+        return in.length >= 1 && in.length <= HEAD_MAX_LAYERS && (long) batch * macs <= HEAD_FUSE_MACS;
+    }
+
+    private static long headParameters(int[] in, int[] out) {
+        long n = 0;
+        for (int l = 0; l < in.length; l++) {
+            n += (long) out[l] * in[l] + out[l];
+        }
+        return n;
+    }
+
+    /**
+     * Two launches where the head is small enough ({@link #HEAD_FUSE_MACS}) and its weights and gradients lie
+     * in order in one buffer each (the flat parameter buffers): linear_head_step, one block per group of
+     * samples, and head_reduce, which adds the blocks' weight gradients and the loss rows in a fixed order.
+     * Otherwise the ops one by one.
+     */
+    @Override
+    public void linearHeadStep(Tensor x0, boolean x0IsReluOutput, Tensor dx0, List<HeadLayer> layers, Tensor labels,
+                               Tensor stats, Tensor workspace) {
+        int batch = x0.dim(0);
+        int n = layers.size();
+        int[] in = new int[n];
+        int[] out = new int[n];
+        for (int l = 0; l < n; l++) {
+            in[l] = layers.get(l).w().dim(1);
+            out[l] = layers.get(l).w().dim(0);
+        }
+        long parameters = headParameters(in, out);
+        if (workspace == null || !headFuses(batch, in, out)
+                || workspace.size() < HEAD_MAX_GROUPS * parameters + 2L * batch
+                || !inOrder(layers, HeadLayer::w, HeadLayer::b) || !inOrder(layers, HeadLayer::dw, HeadLayer::db)) {
+            Backend.super.linearHeadStep(x0, x0IsReluOutput, dx0, layers, labels, stats, workspace);
+            return;
+        }
+        if (x0.rank() != 2 || x0.dim(1) != in[0] || labels.size() != batch || stats.size() != 2
+                || (dx0 != null && !Arrays.equals(dx0.shape(), x0.shape()))) {
+            throw new IllegalArgumentException("linear head: x0 " + x0 + ", dx0 " + dx0 + ", labels " + labels);
+        }
+        int group = Math.max(HEAD_MIN_GROUP, (batch + HEAD_MAX_GROUPS - 1) / HEAD_MAX_GROUPS);
+        int groups = (batch + group - 1) / group;
+        DevicePtr partials = ptr(workspace, DType.F32);
+        DevicePtr rows = partials.withByteOffset(HEAD_MAX_GROUPS * parameters * Float.BYTES);
+        Object[] args = new Object[Kernel.LINEAR_HEAD_STEP.params().size()];
+        int a = 0;
+        args[a++] = ptr(x0, DType.F32);
+        args[a++] = in[0];
+        args[a++] = flag(x0IsReluOutput);
+        args[a++] = dx0 == null ? DevicePtr.NULL : ptr(dx0, DType.F32);
+        DevicePtr base = ptr(layers.get(0).w(), DType.F32);
+        args[a++] = base;
+        args[a++] = partials;
+        args[a++] = 0;
+        args[a++] = (int) parameters;
+        args[a++] = n;
+        int offset = 0;
+        for (int l = 0; l < HEAD_MAX_LAYERS; l++) {
+            HeadLayer layer = l < n ? layers.get(l) : null;
+            if (layer != null && (!Arrays.equals(layer.y().shape(), new int[] {batch, out[l]})
+                    || !Arrays.equals(layer.g().shape(), layer.y().shape()))) {
+                throw new IllegalArgumentException("linear head layer " + l + ": y " + layer.y() + ", g " + layer.g()
+                        + " should be [" + batch + ", " + out[l] + "]");
+            }
+            args[a++] = layer == null ? 0 : offset;
+            args[a++] = layer == null ? 0 : offset + out[l] * in[l];
+            args[a++] = layer == null ? 0 : out[l];
+            args[a++] = layer == null ? 0 : flag(layer.relu());
+            args[a++] = layer == null ? DevicePtr.NULL : ptr(layer.y(), DType.F32);
+            args[a++] = layer == null ? DevicePtr.NULL : ptr(layer.g(), DType.F32);
+            offset += layer == null ? 0 : out[l] * in[l] + out[l];
+        }
+        args[a++] = ptr(labels, DType.I32);
+        args[a++] = batch;
+        args[a++] = group;
+        args[a] = rows;
+        launch(Kernel.LINEAR_HEAD_STEP, new LaunchConfig(groups, 1, 1, BLOCK, 1, 1, 0), args);
+        launch(Kernel.HEAD_REDUCE, LaunchConfig.cover(parameters, BLOCK), partials, groups, (int) parameters,
+                ptr(layers.get(0).dw(), DType.F32), rows, batch, ptr(stats, DType.F32));
+    }
+
+    /** True when each layer's {@code first} and {@code second} tensors follow each other in one allocation, layer after layer. */
+    private static boolean inOrder(List<HeadLayer> layers, Function<HeadLayer, Tensor> first,
+                                   Function<HeadLayer, Tensor> second) {
+        DevicePtr start = cuda(first.apply(layers.get(0))).ptr;
+        long next = start.byteOffset();
+        for (HeadLayer l : layers) {
+            for (Tensor t : List.of(first.apply(l), second.apply(l))) {
+                DevicePtr p = cuda(t).ptr;
+                if (p.allocation() != start.allocation() || p.byteOffset() != next) {
+                    return false;
+                }
+                next += t.size() * Float.BYTES;
+            }
+        }
+        return true;
     }
 
     @Override

@@ -29,7 +29,11 @@ public enum Kernel {
     SGD_MOMENTUM("sgd", "sgd_momentum", PTR, PTR, PTR, INT, PTR, PTR, FLOAT, FLOAT, FLOAT, INT),
     ADAM_UPDATE("adam", "adam_update", PTR, PTR, PTR, PTR, INT, PTR, PTR, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT, FLOAT),
     SGEMM("gemm", "sgemm", INT, INT, INT, INT, INT, FLOAT, PTR, INT, PTR, INT, FLOAT, PTR, INT),
-    STEP_ADVANCE("step", "step_advance", PTR);
+    STEP_ADVANCE("step", "step_advance", PTR),
+    LINEAR_HEAD_STEP("head", "linear_head_step", PTR, INT, INT, PTR, PTR, PTR, INT, INT, INT,
+            INT, INT, INT, INT, PTR, PTR, INT, INT, INT, INT, PTR, PTR, INT, INT, INT, INT, PTR, PTR,
+            PTR, INT, INT, PTR),
+    HEAD_REDUCE("head", "head_reduce", PTR, INT, INT, PTR, PTR, INT, PTR);
 
     /** The kind of one kernel parameter: any pointer, a 32-bit int, a 64-bit integer, or a float. */
     public enum Arg {

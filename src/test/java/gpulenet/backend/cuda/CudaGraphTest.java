@@ -9,6 +9,7 @@ import gpulenet.backend.Backend;
 import gpulenet.backend.CaptureFailedException;
 import gpulenet.backend.DType;
 import gpulenet.backend.Replay;
+import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
@@ -23,6 +24,7 @@ import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -132,6 +134,34 @@ class CudaGraphTest {
             checked++;
         }
         assertEquals(3, checked, "epoch 2 has 4 log lines, so 3 intervals");
+    }
+
+    /**
+     * LeNet-5's training step, as the graph records it: 14 launches, the Linear layers, the loss and their
+     * backward in two (linear_head_step, head_reduce) instead of 18 (3 GEMMs and a bias kernel forward,
+     * 2 or 3 GEMMs, a bias gradient and a ReLU mask backward per layer, the loss).
+     */
+    @Test
+    void aLeNet5StepIsFourteenLaunchesWithTheHeadInTwo() {
+        EmulatedDriver driver = new EmulatedDriver(true);
+        try (CudaBackend backend = new CudaBackend(driver, GemmChoice.KERNEL)) {
+            TrainingFixture f = TrainingFixture.of(backend, Presets.get("lenet5"), 128, 64, 5, 3, 1, 0.9f);
+            StepScalars scalars = new StepScalars(backend, 1);
+            float[] schedule = new float[StepScalars.COLUMNS];
+            f.optimizer().scheduleRow(0.05f, 0, schedule, 0);
+            scalars.startEpoch(0, schedule);
+            Map<Kernel, Integer> before = driver.launchesByKernel();
+            int launches = driver.launches();
+            f.net().gather(f.images(), f.labels(), f.order(), scalars, 64, 64);
+            f.net().trainingPass(64);
+            f.optimizer().step(scalars);
+            backend.advanceStep(scalars.counters());
+            Map<Kernel, Integer> after = driver.launchesByKernel();
+            assertEquals(14, driver.launches() - launches, "launches of one step: " + after);
+            assertEquals(1, after.get(Kernel.LINEAR_HEAD_STEP) - before.getOrDefault(Kernel.LINEAR_HEAD_STEP, 0));
+            assertEquals(null, after.get(Kernel.SGEMM), "no GEMM outside the head");
+            assertEquals(null, after.get(Kernel.SOFTMAX_CROSS_ENTROPY));
+        }
     }
 
     /** A replay runs the arguments of the capture, not what the launch site's block holds afterwards. */

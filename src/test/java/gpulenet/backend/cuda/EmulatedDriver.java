@@ -52,6 +52,7 @@ final class EmulatedDriver implements CudaDriver {
     private int synchronizations;
     private int launches;
     private int graphLaunches;
+    private final Map<Kernel, Integer> launchesByKernel = new java.util.EnumMap<>(Kernel.class);
     private int gemms;
     private int memsets;
     private int copiesToDevice;
@@ -97,6 +98,11 @@ final class EmulatedDriver implements CudaDriver {
     /** Kernels run by launches outside graphs (captured launches count when they are recorded, not replayed). */
     int launches() {
         return launches;
+    }
+
+    /** Launches outside graphs, per kernel, so far. */
+    Map<Kernel, Integer> launchesByKernel() {
+        return Map.copyOf(launchesByKernel);
     }
 
     int graphLaunches() {
@@ -289,6 +295,7 @@ final class EmulatedDriver implements CudaDriver {
             return;
         }
         launches++;
+        launchesByKernel.merge(kernel, 1, Integer::sum);
         run(kernel, c, block);
     }
 
