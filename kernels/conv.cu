@@ -12,14 +12,33 @@
 #define CONV_HALO_TILE (CONV_TILE + CONV_MAX_R - 1)
 #define CONV_RED_THREADS 256
 
+// The gradient of conv output element (n,k,oy,ox) of y [B,K,OH,OW]: dy itself, or, when argmax is given,
+// read through the 2x2 max-pool that follows the convolution (maxpool2x2_backward fused in): dy is then
+// the pool's output gradient [B,K,OH/2,OW/2], nonzero only at the window's argmax, and 0 where the
+// pooled value is not positive when relu_before (the convolution's ReLU).
+__device__ __forceinline__ float conv_output_grad(const float* dy, const float* pooled, const int* argmax,
+                                                  int relu_before, int n, int k, int K, int OH, int OW, int oy,
+                                                  int ox)
+{
+    if (!argmax) return dy[(((size_t)n * K + k) * OH + oy) * OW + ox];
+    int PH = OH / 2, PW = OW / 2;
+    if (oy >= 2 * PH || ox >= 2 * PW) return 0.0f;
+    size_t o = (((size_t)n * K + k) * PH + oy / 2) * PW + ox / 2;
+    int flat = (int)((((size_t)n * K + k) * OH + oy) * OW + ox);
+    return (argmax[o] == flat && !(relu_before && !(pooled[o] > 0.0f))) ? dy[o] : 0.0f;
+}
+
 // x [B,C,H,W], w [K,C,R,R], b [K] -> y [B,K,OH,OW], OH = H+2*pad-R+1, OW = W+2*pad-R+1;
-// y = conv(x, w) + b, then ReLU when relu != 0.
+// y = conv(x, w) + b, then ReLU when relu != 0. With pooled (and argmax) [B,K,OH/2,OW/2], also the 2x2
+// max-pool of y, exactly as maxpool2x2_forward computes it (a 16x16 tile holds whole windows); else NULL.
 // Launch: grid (ceil(OW/16) * ceil(OH/16), ceil(K/4), B), block (16, 16, 1), dynamic shared 0.
 extern "C" __global__ void conv2d_forward(const float* x, const float* w, const float* b, float* y,
+                                          float* pooled, int* argmax,
                                           int B, int C, int H, int W, int K, int R, int pad, int relu)
 {
     __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
     __shared__ float filt[CONV_CPB * CONV_MAX_R * CONV_MAX_R];
+    __shared__ float out[CONV_CPB][CONV_TILE][CONV_TILE];
     int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
     int tilesX = (OW + CONV_TILE - 1) / CONV_TILE;
     int oy0 = (blockIdx.x / tilesX) * CONV_TILE, ox0 = (blockIdx.x % tilesX) * CONV_TILE;
@@ -48,17 +67,39 @@ extern "C" __global__ void conv2d_forward(const float* x, const float* w, const 
         __syncthreads();
     }
     int oy = oy0 + ty, ox = ox0 + tx;
-    if (oy >= OH || ox >= OW) return;
+    bool inside = oy < OH && ox < OW;
     for (int q = 0; q < CONV_CPB && k0 + q < K; q++) {
         float v = acc[q] + b[k0 + q];
-        y[(((size_t)n * K + k0 + q) * OH + oy) * OW + ox] = (relu && v < 0.0f) ? 0.0f : v;
+        v = (relu && v < 0.0f) ? 0.0f : v;
+        if (inside) y[(((size_t)n * K + k0 + q) * OH + oy) * OW + ox] = v;
+        out[q][ty][tx] = v;
+    }
+    if (!pooled) return;  // a launch argument: the whole block returns
+    __syncthreads();
+    int PH = OH / 2, PW = OW / 2, py = oy0 / 2 + ty, px = ox0 / 2 + tx;
+    if (ty >= CONV_TILE / 2 || tx >= CONV_TILE / 2 || py >= PH || px >= PW) return;
+    for (int q = 0; q < CONV_CPB && k0 + q < K; q++) {
+        int base = (int)((((size_t)n * K + k0 + q) * OH + 2 * py) * OW + 2 * px);
+        // the window in maxpool2x2_forward's order: (0,0), (0,1), (1,0), (1,1), the first of equals kept
+        float m = out[q][2 * ty][2 * tx];
+        int best = base;
+        const float v[3] = {out[q][2 * ty][2 * tx + 1], out[q][2 * ty + 1][2 * tx], out[q][2 * ty + 1][2 * tx + 1]};
+        const int at[3] = {base + 1, base + OW, base + OW + 1};
+        for (int t = 0; t < 3; t++)
+            if (v[t] > m) { m = v[t]; best = at[t]; }
+        size_t o = (((size_t)n * K + k0 + q) * PH + py) * PW + px;
+        pooled[o] = m;
+        argmax[o] = best;
     }
 }
 
 // dy [B,K,OH,OW], w [K,C,R,R] -> dx [B,C,H,W] (overwritten):
 // dx[n,c,h,x] = sum_k sum_r,s dy[n,k,h+pad-r,x+pad-s] * w[k,c,r,s].
+// With argmax (and pooled) [B,K,OH/2,OW/2] of the max-pool after the convolution, dy is the pool's
+// output gradient, read through the pool (see conv_output_grad); else pooled and argmax are NULL.
 // Launch: grid (ceil(W/16) * ceil(H/16), ceil(C/4), B), block (16, 16, 1), dynamic shared 0.
-extern "C" __global__ void conv2d_backward_input(const float* dy, const float* w, float* dx,
+extern "C" __global__ void conv2d_backward_input(const float* dy, const float* pooled, const int* argmax,
+                                                 int relu_before, const float* w, float* dx,
                                                  int B, int C, int H, int W, int K, int R, int pad)
 {
     __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
@@ -76,10 +117,11 @@ extern "C" __global__ void conv2d_backward_input(const float* dy, const float* w
     int gy0 = y0 + pad - (R - 1), gx0 = x0 + pad - (R - 1);
     float acc[CONV_CPB] = {};
     for (int k = 0; k < K; k++) {
-        const float* dyk = dy + ((size_t)n * K + k) * OH * OW;
         for (int i = tid; i < S * S; i += CONV_TILE * CONV_TILE) {
             int gy = gy0 + i / S, gx = gx0 + i % S;
-            tile[i] = (gy >= 0 && gy < OH && gx >= 0 && gx < OW) ? dyk[gy * OW + gx] : 0.0f;
+            tile[i] = (gy >= 0 && gy < OH && gx >= 0 && gx < OW)
+                          ? conv_output_grad(dy, pooled, argmax, relu_before, n, k, K, OH, OW, gy, gx)
+                          : 0.0f;
         }
         for (int i = tid; i < CONV_CPB * RR; i += CONV_TILE * CONV_TILE) {
             int c = c0 + i / RR;
@@ -102,9 +144,10 @@ extern "C" __global__ void conv2d_backward_input(const float* dy, const float* w
 // x [B,C,H,W], dy [B,K,OH,OW] -> dw [K,C,R,R], db [K] (both overwritten):
 // dw[k,c,r,s] = sum_n,oy,ox dy[n,k,oy,ox] * x[n,c,oy+r-pad,ox+s-pad], db[k] = sum_n,oy,ox dy[n,k,oy,ox].
 // Block (k*C + c, r) computes dw[k,c,r,0..R-1]; block (k*C + 0, R) computes db[k]
-// (blocks (k*C + c, R) with c > 0 exit at once).
+// (blocks (k*C + c, R) with c > 0 exit at once). pooled, argmax, relu_before: as conv2d_backward_input.
 // Launch: grid (K*C, R+1, 1), block (256, 1, 1), dynamic shared 0.
-extern "C" __global__ void conv2d_backward_weight(const float* x, const float* dy, float* dw, float* db,
+extern "C" __global__ void conv2d_backward_weight(const float* x, const float* dy, const float* pooled,
+                                                  const int* argmax, int relu_before, float* dw, float* db,
                                                   int B, int C, int H, int W, int K, int R, int pad)
 {
     __shared__ float partial[CONV_MAX_R][CONV_RED_THREADS];
@@ -119,7 +162,7 @@ extern "C" __global__ void conv2d_backward_weight(const float* x, const float* d
     int total = B * OH * OW;
     for (int i = tid; i < total; i += CONV_RED_THREADS) {
         int ox = i % OW, oy = (i / OW) % OH, n = i / (OW * OH);
-        float g = dy[(((size_t)n * K + k) * OH + oy) * OW + ox];
+        float g = conv_output_grad(dy, pooled, argmax, relu_before, n, k, K, OH, OW, oy, ox);
         if (bias) {
             acc[0] += g;
             continue;

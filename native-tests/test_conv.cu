@@ -1,8 +1,11 @@
 // conv2d_forward, conv2d_backward_input and conv2d_backward_weight against double-precision C++
 // references: LeNet's shapes, odd sizes that cross tile borders, padding 0/1/2, odd and even R,
-// batch 1/7/64; the weight and bias gradients are also checked for bit-identical reruns.
+// batch 1/7/64; the weight and bias gradients are also checked for bit-identical reruns. The fused
+// 2x2 max-pool (forward: pooled value and argmax bitwise as maxpool2x2_forward; backward: the gradient
+// read through the pool, with and without the ReLU mask) on the same shapes.
 #include "harness.h"
 #include "../kernels/conv.cu"
+#include "../kernels/pool.cu"
 
 using namespace harness;
 
@@ -39,63 +42,107 @@ static void run_case(Checker& check, const Shape& s, bool timed)
     Random rnd(s.B * 7919 + s.C * 101 + s.H * 13 + s.W + s.K * 3 + s.R + s.pad);
     size_t nx = (size_t)s.B * s.C * s.H * s.W, nw = (size_t)s.K * s.C * s.R * s.R;
     size_t ny = (size_t)s.B * s.K * s.OH() * s.OW();
+    size_t np = (size_t)s.B * s.K * (s.OH() / 2) * (s.OW() / 2);
     std::vector<float> x = rnd.floats(nx, -1, 1), w = rnd.floats(nw, -1, 1), b = rnd.floats(s.K, -1, 1);
-    std::vector<float> dy = rnd.floats(ny, -1, 1);
+    std::vector<float> dy = rnd.floats(ny, -1, 1), dpooled = rnd.floats(np, -1, 1);
     auto xi = [&](int n, int c, int iy, int ix) { return (((size_t)n * s.C + c) * s.H + iy) * s.W + ix; };
     auto yi = [&](int n, int k, int oy, int ox) { return (((size_t)n * s.K + k) * s.OH() + oy) * s.OW() + ox; };
     auto wi = [&](int k, int c, int r, int q) { return (((size_t)k * s.C + c) * s.R + r) * s.R + q; };
 
-    std::vector<double> y_ref(ny), dx_ref(nx, 0.0), dw_ref(nw, 0.0), db_ref(s.K, 0.0);
+    std::vector<double> y_ref(ny);
     for (int n = 0; n < s.B; n++)
         for (int k = 0; k < s.K; k++)
             for (int oy = 0; oy < s.OH(); oy++)
-                for (int ox = 0; ox < s.OW(); ox++) {
-                    y_ref[yi(n, k, oy, ox)] = b[k];
-                    db_ref[k] += dy[yi(n, k, oy, ox)];
-                }
+                for (int ox = 0; ox < s.OW(); ox++) y_ref[yi(n, k, oy, ox)] = b[k];
     for_each_tap(s, [&](int n, int k, int c, int oy, int ox, int r, int q, int iy, int ix) {
         y_ref[yi(n, k, oy, ox)] += (double)x[xi(n, c, iy, ix)] * w[wi(k, c, r, q)];
-        dx_ref[xi(n, c, iy, ix)] += (double)dy[yi(n, k, oy, ox)] * w[wi(k, c, r, q)];
-        dw_ref[wi(k, c, r, q)] += (double)dy[yi(n, k, oy, ox)] * x[xi(n, c, iy, ix)];
     });
     std::vector<double> y_relu_ref(y_ref);
     for (auto& v : y_relu_ref) v = v < 0 ? 0 : v;
+    // the backward references for a conv output gradient g
+    auto backward_ref = [&](const std::vector<float>& g, std::vector<double>& dx, std::vector<double>& dw,
+                            std::vector<double>& db) {
+        dx.assign(nx, 0.0);
+        dw.assign(nw, 0.0);
+        db.assign(s.K, 0.0);
+        for (int n = 0; n < s.B; n++)
+            for (int k = 0; k < s.K; k++)
+                for (int oy = 0; oy < s.OH(); oy++)
+                    for (int ox = 0; ox < s.OW(); ox++) db[k] += g[yi(n, k, oy, ox)];
+        for_each_tap(s, [&](int n, int k, int c, int oy, int ox, int r, int q, int iy, int ix) {
+            dx[xi(n, c, iy, ix)] += (double)g[yi(n, k, oy, ox)] * w[wi(k, c, r, q)];
+            dw[wi(k, c, r, q)] += (double)g[yi(n, k, oy, ox)] * x[xi(n, c, iy, ix)];
+        });
+    };
+    std::vector<double> dx_ref, dw_ref, db_ref;
+    backward_ref(dy, dx_ref, dw_ref, db_ref);
 
     DeviceBuffer<float> d_x(x), d_w(w), d_b(b), d_y(ny), d_dy(dy), d_dx(nx), d_dw(nw), d_db(s.K);
+    DeviceBuffer<float> d_pooled(std::max<size_t>(np, 1)), d_pool_ref(std::max<size_t>(np, 1));
+    DeviceBuffer<float> d_dpooled(dpooled), d_gconv(ny);
+    DeviceBuffer<int> d_argmax(std::max<size_t>(np, 1)), d_argmax_ref(std::max<size_t>(np, 1));
     dim3 block(16, 16);
     dim3 grid_fwd(blocks_for(s.OW(), 16) * blocks_for(s.OH(), 16), blocks_for(s.K, 4), s.B);
     dim3 grid_bwd_in(blocks_for(s.W, 16) * blocks_for(s.H, 16), blocks_for(s.C, 4), s.B);
     dim3 grid_bwd_w(s.K * s.C, s.R + 1), block_bwd_w(256);
     std::string name = "conv " + s.name();
+    const float* no_pool = nullptr;
+    const int* no_argmax = nullptr;
 
     for (int relu = 0; relu <= 1; relu++) {
-        LAUNCH(conv2d_forward, grid_fwd, block, d_x.ptr, d_w.ptr, d_b.ptr, d_y.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad,
-               relu);
-        check.compare(name + " forward relu=" + std::to_string(relu), d_y.download(), relu ? y_relu_ref : y_ref, 1e-4,
-                      1e-4);
+        std::string r = " relu=" + std::to_string(relu);
+        LAUNCH(conv2d_forward, grid_fwd, block, d_x.ptr, d_w.ptr, d_b.ptr, d_y.ptr, nullptr, nullptr, s.B, s.C, s.H,
+               s.W, s.K, s.R, s.pad, relu);
+        std::vector<float> y = d_y.download();
+        check.compare(name + " forward" + r, y, relu ? y_relu_ref : y_ref, 1e-4, 1e-4);
+        if (np == 0) continue;
+        LAUNCH(conv2d_forward, grid_fwd, block, d_x.ptr, d_w.ptr, d_b.ptr, d_y.ptr, d_pooled.ptr, d_argmax.ptr, s.B, s.C,
+               s.H, s.W, s.K, s.R, s.pad, relu);
+        check.same_bits(name + " forward with the pool: y" + r, y, d_y.download());
+        // the fused pool is maxpool2x2_forward of the same y, bit for bit
+        LAUNCH(maxpool2x2_forward, dim3(blocks_for((long)np, 256)), dim3(256), d_y.ptr, d_pool_ref.ptr,
+               d_argmax_ref.ptr, s.B, s.K, s.OH(), s.OW());
+        check.same_bits(name + " forward with the pool: pooled" + r, d_pool_ref.download(), d_pooled.download());
+        check.compare_exact(name + " forward with the pool: argmax" + r, d_argmax.download(), d_argmax_ref.download());
+        // backward read through the pool: the conv output gradient is maxpool2x2_backward's
+        LAUNCH(maxpool2x2_backward, dim3(blocks_for((long)ny, 256)), dim3(256), d_dpooled.ptr, d_pooled.ptr,
+               d_argmax.ptr, d_gconv.ptr, s.B, s.K, s.OH(), s.OW(), relu);
+        std::vector<double> pdx, pdw, pdb;
+        backward_ref(d_gconv.download(), pdx, pdw, pdb);
+        LAUNCH(conv2d_backward_input, grid_bwd_in, block, d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr, relu, d_w.ptr,
+               d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        check.compare(name + " backward input through the pool" + r, d_dx.download(), pdx, 1e-4, 1e-4);
+        LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr,
+               relu, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        check.compare(name + " backward weight through the pool" + r, d_dw.download(), pdw, 1e-3, 1e-4);
+        check.compare(name + " backward bias through the pool" + r, d_db.download(), pdb, 1e-3, 1e-4);
     }
-    LAUNCH(conv2d_backward_input, grid_bwd_in, block, d_dy.ptr, d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R,
-           s.pad);
+    LAUNCH(conv2d_backward_input, grid_bwd_in, block, d_dy.ptr, no_pool, no_argmax, 0, d_w.ptr, d_dx.ptr, s.B, s.C,
+           s.H, s.W, s.K, s.R, s.pad);
     check.compare(name + " backward input", d_dx.download(), dx_ref, 1e-4, 1e-4);
 
-    LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W,
-           s.K, s.R, s.pad);
+    LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
+           d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     std::vector<float> dw = d_dw.download(), db = d_db.download();
     check.compare(name + " backward weight", dw, dw_ref, 1e-3, 1e-4);
     check.compare(name + " backward bias", db, db_ref, 1e-3, 1e-4);
-    LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W,
-           s.K, s.R, s.pad);
+    LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
+           d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     check.same_bits(name + " backward weight twice", dw, d_dw.download());
     check.same_bits(name + " backward bias twice", db, d_db.download());
 
     if (timed) {
         double taps = (double)s.B * s.K * s.C * s.OH() * s.OW() * s.R * s.R;
         TIME(name + " forward", 2 * taps, "GFLOP/s", conv2d_forward, grid_fwd, block, d_x.ptr, d_w.ptr, d_b.ptr,
-             d_y.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad, 1);
+             d_y.ptr, nullptr, nullptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad, 1);
+        TIME(name + " forward with the pool", 2 * taps, "GFLOP/s", conv2d_forward, grid_fwd, block, d_x.ptr, d_w.ptr,
+             d_b.ptr, d_y.ptr, d_pooled.ptr, d_argmax.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad, 1);
         TIME(name + " backward input", 2 * taps, "GFLOP/s", conv2d_backward_input, grid_bwd_in, block, d_dy.ptr,
-             d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+             no_pool, no_argmax, 0, d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        TIME(name + " backward input through the pool", 2 * taps, "GFLOP/s", conv2d_backward_input, grid_bwd_in, block,
+             d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr, 1, d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
         TIME(name + " backward weight", 2 * taps, "GFLOP/s", conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr,
-             d_dy.ptr, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+             d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     }
 }
 

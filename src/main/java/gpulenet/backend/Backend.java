@@ -78,6 +78,28 @@ public interface Backend extends AutoCloseable {
      */
     void conv2dBackward(Tensor x, Tensor w, Tensor dy, int pad, Tensor dx, Tensor dw, Tensor db);
 
+    /**
+     * A convolution followed by a 2x2 max-pool: {@link #conv2dForward} into y, then {@link #maxPool2x2Forward}
+     * of y into pooled and argmax. A backend may do both in one pass; the results are the same.
+     */
+    default void conv2dPoolForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y, Tensor pooled,
+                                   Tensor argmax) {
+        conv2dForward(x, w, b, pad, relu, y);
+        maxPool2x2Forward(y, pooled, argmax);
+    }
+
+    /**
+     * The backward pass of a convolution followed by a 2x2 max-pool, from the pool's output gradient
+     * dPooled: {@link #maxPool2x2Backward}(dPooled, pooled, argmax, reluBefore) into dy, the gradient of the
+     * convolution's output, then {@link #conv2dBackward} from dy. A backend may read dy through the pool
+     * instead of writing it, so afterwards dy holds it or is left as it was.
+     */
+    default void conv2dPoolBackward(Tensor x, Tensor w, Tensor dPooled, Tensor pooled, Tensor argmax,
+                                    boolean reluBefore, int pad, Tensor dy, Tensor dx, Tensor dw, Tensor db) {
+        maxPool2x2Backward(dPooled, pooled, argmax, reluBefore, dy);
+        conv2dBackward(x, w, dy, pad, dx, dw, db);
+    }
+
     /** 2x2 max-pool, stride 2. argmax (I32) gets the flat index into x of each maximum (first one on ties). */
     void maxPool2x2Forward(Tensor x, Tensor y, Tensor argmax);
 

@@ -368,6 +368,12 @@ public final class Network {
         for (int i = 0; i < end; i++) {
             Unit u = units.get(i);
             Tensor in = i == 0 ? v.x : v.act[i - 1];
+            if (pooledConv(i) && i + 1 < end) {
+                backend.conv2dPoolForward(in, u.weight, u.bias, ((Conv2d) u.layer).padding(), u.reluOutput, v.act[i],
+                        v.act[i + 1], v.argmax[i + 1]);
+                i++;
+                continue;
+            }
             switch (u.kind) {
                 case CONV -> backend.conv2dForward(in, u.weight, u.bias, ((Conv2d) u.layer).padding(), u.reluOutput,
                         v.act[i]);
@@ -432,6 +438,15 @@ public final class Network {
             if (u.reluOutput && !u.reluMaskedByNext) {
                 backend.reluBackward(g, v.act[i], g);
             }
+            if (u.kind == Kind.POOL && pooledConv(i - 1)) {
+                Unit conv = units.get(i - 1);
+                Tensor in = i - 1 == 0 ? v.x : v.act[i - 2];
+                Tensor dx = i - 1 == firstTrainable ? null : v.grad[i - 2];
+                backend.conv2dPoolBackward(in, conv.weight, g, v.act[i], v.argmax[i], u.masksInput,
+                        ((Conv2d) conv.layer).padding(), v.grad[i - 1], dx, conv.weightGrad, conv.biasGrad);
+                i--;
+                continue;
+            }
             Tensor in = i == 0 ? v.x : v.act[i - 1];
             Tensor dx = i == firstTrainable ? null : v.grad[i - 1];
             switch (u.kind) {
@@ -444,6 +459,11 @@ public final class Network {
                 case RELU, FLATTEN -> { }
             }
         }
+    }
+
+    /** Unit i is a Conv2d with a max-pool right after it: the two run as one forward op and one backward op. */
+    private boolean pooledConv(int i) {
+        return i >= 0 && i + 1 < units.size() && units.get(i).kind == Kind.CONV && units.get(i + 1).kind == Kind.POOL;
     }
 
     private void requireTraining() {
@@ -488,11 +508,19 @@ public final class Network {
     }
 
     /**
-     * The gradient of the named Conv2d, Linear or MaxPool2d layer's output after {@link #backward} (before
-     * the ReLU for a Conv2d or Linear fused with one).
+     * The gradient of the named Conv2d, Linear or MaxPool2d layer's output after {@link #trainingPass} or
+     * {@link #backward} (before the ReLU for a Conv2d or Linear fused with one).
      */
     public Tensor gradient(String name, int batch) {
-        return lookup(views(batch).gradients, name, "gradient");
+        Views v = views(batch);
+        Tensor g = lookup(v.gradients, name, "gradient");
+        for (int i = 0; i < units.size(); i++) {
+            if (pooledConv(i) && units.get(i).layer.name().equals(name)) {
+                // its backward may have read this gradient through the pool without writing it
+                backend.maxPool2x2Backward(v.grad[i + 1], v.act[i + 1], v.argmax[i + 1], units.get(i + 1).masksInput, g);
+            }
+        }
+        return g;
     }
 
     /** The F32 [B,C] mask of the named Dropout2d layer: 1/(1-p) for a kept channel, 0 for a dropped one. */

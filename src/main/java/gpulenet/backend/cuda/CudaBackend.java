@@ -221,10 +221,25 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2dForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y) {
+        convForward(x, w, b, pad, relu, y, null, null);
+    }
+
+    /** One launch: the pool is computed from the convolution's output tiles in shared memory. */
+    @Override
+    public void conv2dPoolForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y, Tensor pooled,
+                                  Tensor argmax) {
+        poolDims(y, pooled);
+        sameShape(argmax, pooled);
+        convForward(x, w, b, pad, relu, y, pooled, argmax);
+    }
+
+    private void convForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y, Tensor pooled, Tensor argmax) {
         ConvShape s = ConvShape.of(x, w, pad);
         s.checkOutput(y);
         launch(Kernel.CONV2D_FORWARD, convTiles(s.oh, s.ow, s.k, s.b),
                 ptr(x, DType.F32), ptr(w, DType.F32), ptr(b, DType.F32), ptr(y, DType.F32),
+                pooled == null ? DevicePtr.NULL : ptr(pooled, DType.F32),
+                argmax == null ? DevicePtr.NULL : ptr(argmax, DType.I32),
                 s.b, s.c, s.h, s.w, s.k, s.r, s.pad, flag(relu));
     }
 
@@ -232,10 +247,30 @@ public final class CudaBackend implements Backend {
     public void conv2dBackward(Tensor x, Tensor w, Tensor dy, int pad, Tensor dx, Tensor dw, Tensor db) {
         ConvShape s = ConvShape.of(x, w, pad);
         s.checkOutput(dy);
+        convBackward(s, x, w, dy, null, null, false, dx, dw, db);
+    }
+
+    /** The two backward kernels read the convolution's output gradient through the pool: dy is not written. */
+    @Override
+    public void conv2dPoolBackward(Tensor x, Tensor w, Tensor dPooled, Tensor pooled, Tensor argmax, boolean reluBefore,
+                                   int pad, Tensor dy, Tensor dx, Tensor dw, Tensor db) {
+        ConvShape s = ConvShape.of(x, w, pad);
+        s.checkOutput(dy);
+        poolDims(dy, dPooled);
+        sameShape(pooled, dPooled);
+        sameShape(argmax, dPooled);
+        convBackward(s, x, w, dPooled, pooled, argmax, reluBefore, dx, dw, db);
+    }
+
+    /** With pooled (and argmax), g is the pool's output gradient, read through the pool; else the conv output's. */
+    private void convBackward(ConvShape s, Tensor x, Tensor w, Tensor g, Tensor pooled, Tensor argmax,
+                              boolean reluBefore, Tensor dx, Tensor dw, Tensor db) {
+        DevicePtr pooledPtr = pooled == null ? DevicePtr.NULL : ptr(pooled, DType.F32);
+        DevicePtr argmaxPtr = argmax == null ? DevicePtr.NULL : ptr(argmax, DType.I32);
         if (dx != null) {
             sameShape(dx, x);
             launch(Kernel.CONV2D_BACKWARD_INPUT, convTiles(s.h, s.w, s.c, s.b),
-                    ptr(dy, DType.F32), ptr(w, DType.F32), ptr(dx, DType.F32),
+                    ptr(g, DType.F32), pooledPtr, argmaxPtr, flag(reluBefore), ptr(w, DType.F32), ptr(dx, DType.F32),
                     s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
         }
         sameShape(dw, w);
@@ -244,8 +279,8 @@ public final class CudaBackend implements Backend {
         }
         // one block per (k*C + c, filter row r), plus row R for the bias gradient
         launch(Kernel.CONV2D_BACKWARD_WEIGHT, new LaunchConfig(s.k * s.c, s.r + 1, 1, BLOCK, 1, 1, 0),
-                ptr(x, DType.F32), ptr(dy, DType.F32), ptr(dw, DType.F32), ptr(db, DType.F32),
-                s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
+                ptr(x, DType.F32), ptr(g, DType.F32), pooledPtr, argmaxPtr, flag(reluBefore), ptr(dw, DType.F32),
+                ptr(db, DType.F32), s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
     }
 
     @Override
