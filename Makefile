@@ -18,6 +18,7 @@ NVCC_TEST_FLAGS ?= -O2 -std=c++17 -gencode arch=$(PTX_ARCH),code=$(PTX_ARCH) -We
 CXX_EMU_FLAGS ?= -O2 -std=c++17 -fPIC -Wall -Wextra -Werror -ffp-contract=off
 
 KERNEL_SRCS := $(wildcard kernels/*.cu)
+KERNEL_HDRS := $(wildcard kernels/*.cuh)
 PTX_DIR := src/main/resources/kernels
 PTX := $(patsubst kernels/%.cu,$(PTX_DIR)/%.ptx,$(KERNEL_SRCS))
 
@@ -75,7 +76,7 @@ docker:
 
 kernels: $(PTX)
 
-$(PTX_DIR)/%.ptx: kernels/%.cu
+$(PTX_DIR)/%.ptx: kernels/%.cu $(KERNEL_HDRS)
 	@mkdir -p $(PTX_DIR)
 	$(NVCC) $(NVCC_PTX_FLAGS) -o $@ $<
 	$(PTXAS) $(PTXAS_CHECK_FLAGS) -v $@ || { rm -f $@; exit 1; }
@@ -133,16 +134,16 @@ $(NT_BUILD)/emu/test_emu: $(NT)/test_emu.cpp $(NT_HDRS) $(NT_BUILD)/emu/emu.o
 $(NT_BUILD)/emu/test_emu_lib: $(NT)/test_emu_lib.cpp $(NT_HDRS) $(EMU_LIB)
 	$(CXX) $(CXX_EMU_FLAGS) -o $@ $< -L$(NT_BUILD) -lgpulenet_emu -Wl,-rpath,'$$ORIGIN/..'
 
-$(NT_BUILD)/emu/test_%: $(NT)/test_%.cu kernels/%.cu $(NT_HDRS) $(NT_BUILD)/emu/emu.o
+$(NT_BUILD)/emu/test_%: $(NT)/test_%.cu kernels/%.cu $(KERNEL_HDRS) $(NT_HDRS) $(NT_BUILD)/emu/emu.o
 	$(CXX) $(CXX_EMU_FLAGS) -x c++ $< -x none $(NT_BUILD)/emu/emu.o -o $@
 
-$(NT_BUILD)/gpu/test_%: $(NT)/test_%.cu kernels/%.cu $(NT)/harness.h
+$(NT_BUILD)/gpu/test_%: $(NT)/test_%.cu kernels/%.cu $(KERNEL_HDRS) $(NT)/harness.h
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCC_TEST_FLAGS) -o $@ $<
 
 emu-lib: $(EMU_LIB)
 
-$(EMU_LIB): $(NT)/emu/emu_lib.cpp $(NT_BUILD)/emu/emu.o $(KERNEL_SRCS) $(EMU_HDRS)
+$(EMU_LIB): $(NT)/emu/emu_lib.cpp $(NT_BUILD)/emu/emu.o $(KERNEL_SRCS) $(KERNEL_HDRS) $(EMU_HDRS)
 	$(CXX) $(CXX_EMU_FLAGS) -shared -o $@ $< $(NT_BUILD)/emu/emu.o
 
 # ---- The GPU path measured without a GPU, and the prepared check for a GPU machine ----

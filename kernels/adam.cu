@@ -8,28 +8,33 @@
 // Every operation is rounded on its own (__f*_rn): nvcc would otherwise fuse the products and sums
 // into FMAs, and the result would differ from PyTorch's and the CPU backend's in the last bit.
 
-// p, g, m, v [n]; schedule [steps,2] and counters [2] both NULL (the scalars as given) or both given:
+#include "step_counters.cuh"
+
+// p, g, m, v [n]; schedule [steps,2] and counters [3] both NULL (the scalars as given) or both given:
 // neg_step_size = schedule[counters[0]][0] and sqrt_bias_correction2 = schedule[counters[0]][1], the
-// host's values for each step of the epoch, read on the device so a captured step uses its own.
+// host's values for each step of the epoch, read on the device so a captured step uses its own; the
+// update then ends the step: the last block advances the counters (step_counters.cuh).
 // Launch: grid (ceil(n / 256), 1, 1), block (256, 1, 1), dynamic shared 0.
 extern "C" __global__ void adam_update(float* p, const float* g, float* m, float* v, int n,
-                                       const float* schedule, const int* counters, float beta1,
+                                       const float* schedule, int* counters, float beta1,
                                        float one_minus_beta1, float beta2, float one_minus_beta2,
                                        float sqrt_bias_correction2, float eps, float neg_step_size,
                                        float weight_decay)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
     if (counters) {
         neg_step_size = schedule[2 * counters[0]];
         sqrt_bias_correction2 = schedule[2 * counters[0] + 1];
     }
-    float pi = p[i];
-    float gi = weight_decay != 0.0f ? __fadd_rn(g[i], __fmul_rn(weight_decay, pi)) : g[i];
-    float mi = __fadd_rn(__fmul_rn(m[i], beta1), __fmul_rn(one_minus_beta1, gi));
-    float vi = __fadd_rn(__fmul_rn(v[i], beta2), __fmul_rn(__fmul_rn(one_minus_beta2, gi), gi));
-    float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), sqrt_bias_correction2), eps);
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = __fadd_rn(pi, __fdiv_rn(__fmul_rn(neg_step_size, mi), denom));
+    if (i < n) {
+        float pi = p[i];
+        float gi = weight_decay != 0.0f ? __fadd_rn(g[i], __fmul_rn(weight_decay, pi)) : g[i];
+        float mi = __fadd_rn(__fmul_rn(m[i], beta1), __fmul_rn(one_minus_beta1, gi));
+        float vi = __fadd_rn(__fmul_rn(v[i], beta2), __fmul_rn(__fmul_rn(one_minus_beta2, gi), gi));
+        float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), sqrt_bias_correction2), eps);
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = __fadd_rn(pi, __fdiv_rn(__fmul_rn(neg_step_size, mi), denom));
+    }
+    if (counters) step_counters_advance_after_last_block(counters);
 }

@@ -51,7 +51,7 @@ PYEOF
 
 cp "$root/src/main/python/torch_reference.py" "$tmp/"
 cp "$root/native-tests/gpu-report.sh" "$tmp/"
-cp "$root"/kernels/*.cu "$tmp/src/kernels/"
+cp "$root"/kernels/*.cu "$root"/kernels/*.cuh "$tmp/src/kernels/"
 cp "$root"/native-tests/test_*.cu "$root/native-tests/harness.h" "$tmp/src/native-tests/"
 cp "$root/native-tests/emu/cuda_emu.h" "$tmp/src/native-tests/emu/"
 echo "${NVCC_TEST_FLAGS:--O2 -std=c++17 -gencode arch=compute_75,code=compute_75 -Werror all-warnings}" \

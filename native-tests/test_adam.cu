@@ -31,9 +31,9 @@ static void run_case(Checker& check, int n, int step, float wd, bool timed, bool
     float b1 = (float)beta1, omb1 = (float)(1 - beta1), b2 = (float)beta2, omb2 = (float)(1 - beta2);
     float sbc2 = (float)std::sqrt(bc2), e = (float)eps, step_size = (float)(-(lr / bc1));
     DeviceBuffer<float> d_schedule(std::vector<float>{0.5f, 0.5f, step_size, sbc2});
-    DeviceBuffer<int> d_counters(std::vector<int>{1, step - 1});
+    DeviceBuffer<int> d_counters(std::vector<int>{1, step - 1, 0});
     const float* schedule = scheduled ? d_schedule.ptr : nullptr;
-    const int* counters = scheduled ? d_counters.ptr : nullptr;
+    int* counters = scheduled ? d_counters.ptr : nullptr;
     LAUNCH(adam_update, grid, block, d_p.ptr, d_g.ptr, d_m.ptr, d_v.ptr, n, schedule, counters, b1, omb1, b2, omb2,
            scheduled ? 0.25f : sbc2, e, scheduled ? 0.25f : step_size, wd);
     std::string name = "adam n=" + std::to_string(n) + " t=" + std::to_string(step) + " wd=" + std::to_string(wd) +
@@ -42,6 +42,8 @@ static void run_case(Checker& check, int n, int step, float wd, bool timed, bool
     check.compare(name + " p", d_p.download(), p_ref, 2e-7, 1e-6);
     check.compare(name + " m", d_m.download(), m_ref, 3e-8, 1e-6);
     check.compare(name + " v", d_v.download(), v_ref, 1e-12, 1e-6);
+    if (scheduled)  // the last of the launch's blocks ends the step
+        check.compare_exact(name + " counters advanced once", d_counters.download(), std::vector<int>{2, step, 0});
     if (timed)
         TIME(name, (double)n * 28, "GB/s", adam_update, grid, block, d_p.ptr, d_g.ptr, d_m.ptr, d_v.ptr, n, schedule,
              counters, b1, omb1, b2, omb2, sbc2, e, step_size, wd);

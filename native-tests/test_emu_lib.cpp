@@ -20,7 +20,7 @@ int main()
     int count = n, first = 1;
     float lr = 0.5f, momentum = 0.9f, wd = 0.0f;
     const float* schedule = nullptr;
-    const int* counters = nullptr;
+    int* counters = nullptr;
     void* args[] = {&pp, &gp, &bp, &count, &schedule, &counters, &lr, &momentum, &wd, &first};
     int rc = gl_emu_launch("sgd_momentum", blocks_for(n, 256), 1, 1, 256, 1, 1, 0, args);
     std::vector<double> ref(n);

@@ -5,7 +5,8 @@
 using namespace harness;
 
 // With a schedule, the kernel reads lr from schedule[counters[0]][0] and first_step = counters[1] == 0;
-// the scalars it is given then are wrong on purpose, so using them fails the test.
+// the scalars it is given then are wrong on purpose, so using them fails the test. It then advances the
+// counters once, however many blocks it runs.
 static void run_case(Checker& check, int n, float wd, int first, bool timed, bool scheduled = false)
 {
     Random rnd(n + first * 7);
@@ -18,9 +19,9 @@ static void run_case(Checker& check, int n, float wd, int first, bool timed, boo
         p_ref[i] = p[i] - lr * buf_ref[i];
     }
     DeviceBuffer<float> d_p(p), d_g(g), d_buf(buf), d_schedule(std::vector<float>{9.0f, 9.0f, 9.0f, 9.0f, lr, 7.0f});
-    DeviceBuffer<int> d_counters(std::vector<int>{2, first ? 0 : 40});
+    DeviceBuffer<int> d_counters(std::vector<int>{2, first ? 0 : 40, 0});
     const float* schedule = scheduled ? d_schedule.ptr : nullptr;
-    const int* counters = scheduled ? d_counters.ptr : nullptr;
+    int* counters = scheduled ? d_counters.ptr : nullptr;
     dim3 grid(blocks_for(n, 256)), block(256);
     LAUNCH(sgd_momentum, grid, block, d_p.ptr, d_g.ptr, d_buf.ptr, n, schedule, counters, scheduled ? 3.0f : lr,
            momentum, wd, scheduled ? 1 - first : first);
@@ -29,6 +30,9 @@ static void run_case(Checker& check, int n, float wd, int first, bool timed, boo
     check.compare(name + " p", d_p.download(), p_ref, 1e-6, 1e-6);
     std::vector<float> buf_out = d_buf.download();
     check.compare(name + " buf", buf_out, buf_ref, 1e-6, 1e-6);
+    if (scheduled)  // the last of the launch's blocks ends the step
+        check.compare_exact(name + " counters advanced once", d_counters.download(),
+                            std::vector<int>{3, first ? 1 : 41, 0});
     // The parameter step is rounded once, as in PyTorch: bitwise fma(-lr, buf, p) of the new buf.
     std::vector<double> p_fma(n);
     for (int i = 0; i < n; i++) p_fma[i] = std::fma(-lr, buf_out[i], p[i]);

@@ -35,6 +35,16 @@ extern dim3 gridDim;
 // Suspends the calling fiber until every thread of the block has reached a barrier.
 void __syncthreads();
 
+// Blocks run one after another on one host thread and a block's fibers switch only at sync points, so a
+// read-modify-write is atomic here, and a write is seen by every block that runs after it.
+inline int atomicAdd(int* address, int value)
+{
+    int old = *address;
+    *address = old + value;
+    return old;
+}
+inline void __threadfence() {}
+
 // Lanes of a warp are the 32 consecutive linear thread ids; warp sync points need every lane of
 // the warp (full masks only).
 void __syncwarp(unsigned mask = 0xffffffffu);

@@ -235,24 +235,26 @@ public interface Backend extends AutoCloseable {
 
     /**
      * {@link #sgdUpdate(Tensor, Tensor, Tensor, float, float, float, boolean)} with lr = schedule[counters[0]][0]
-     * and the first step when counters[1] is 0.
+     * and the first step when counters[1] is 0, then {@link #advanceStep}: the update ends the step.
      */
     default void sgdUpdate(Tensor params, Tensor grads, Tensor momentumBuf, Tensor schedule, Tensor counters,
                            float momentum, float weightDecay) {
         float[] row = StepScalars.scheduleRow(this, schedule, counters);
         sgdUpdate(params, grads, momentumBuf, row[0], momentum, weightDecay, StepScalars.stepsDone(this, counters) == 0);
+        advanceStep(counters);
     }
 
     /**
      * {@link #adamUpdate} with the step's scalars of {@link HostScalars.Adam} from the schedule:
      * schedule[counters[0]] = {negStepSize, sqrtBiasCorrection2}; the others as {@link HostScalars.Adam#of}
-     * makes them from beta1, beta2, eps and weightDecay.
+     * makes them from beta1, beta2, eps and weightDecay; then {@link #advanceStep}: the update ends the step.
      */
     default void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, Tensor schedule,
                             Tensor counters, float beta1, float beta2, float eps, float weightDecay) {
         float[] row = StepScalars.scheduleRow(this, schedule, counters);
         HostScalars.Adam s = HostScalars.Adam.of(1f, beta1, beta2, eps, weightDecay, 1);
         adamUpdate(params, grads, expAvg, expAvgSq, s.withStep(row[0], row[1]));
+        advanceStep(counters);
     }
 
     /**
@@ -261,10 +263,9 @@ public interface Backend extends AutoCloseable {
      */
     void adamUpdate(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, HostScalars.Adam scalars);
 
-    /** Ends a step: counters[0] and counters[1] each grow by one. */
+    /** Ends a step that has no optimizer update (evaluation): counters[0] and counters[1] each grow by one. */
     default void advanceStep(Tensor counters) {
-        int[] c = new int[2];
-        download(counters, c);
+        int[] c = StepScalars.readCounters(this, counters);
         c[0]++;
         c[1]++;
         upload(counters, c);

@@ -6,9 +6,10 @@ import java.util.Arrays;
  * The scalars of a training step that change from step to step, kept on the backend so that a step
  * takes no value from the host, and a GPU can capture it once and replay it as a graph:
  * <ul>
- *   <li>{@code counters}, I32 [2]: the step within the epoch (which batch the gather reads, which row of
+ *   <li>{@code counters}, I32 [3]: the step within the epoch (which batch the gather reads, which row of
  *       the schedule applies) and the steps done in the whole run (Dropout2d's masks, SGD's first step),
- *       both advanced by {@link Backend#advanceStep} at the end of a step;</li>
+ *       both advanced at the end of a step by the optimizer's update (or {@link Backend#advanceStep} where
+ *       there is none), and a tally the backend may use while advancing them (0 between steps);</li>
  *   <li>{@code schedule}, F32 [steps, {@value #COLUMNS}]: per step of the epoch, the optimizer's scalars,
  *       computed on the host in double as before (see {@code Optimizer.scheduleRow}).</li>
  * </ul>
@@ -17,12 +18,14 @@ import java.util.Arrays;
 public final class StepScalars {
     /** Scalars per schedule row. */
     public static final int COLUMNS = 2;
+    /** Elements of the counters tensor. */
+    public static final int COUNTERS = 3;
 
     private final Backend backend;
     private final Tensor counters;
     private final Tensor schedule;
     private final int maxSteps;
-    private final int[] counterValues = new int[2];
+    private final int[] counterValues = new int[COUNTERS];
 
     /** Counters and a schedule of {@code maxSteps} rows on {@code backend}, all zero. */
     public StepScalars(Backend backend, int maxSteps) {
@@ -31,7 +34,7 @@ public final class StepScalars {
         }
         this.backend = backend;
         this.maxSteps = maxSteps;
-        this.counters = backend.allocate(DType.I32, 2);
+        this.counters = backend.allocate(DType.I32, COUNTERS);
         this.schedule = backend.allocate(DType.F32, maxSteps, COLUMNS);
     }
 
@@ -48,7 +51,7 @@ public final class StepScalars {
     }
 
     /**
-     * Sets the counters to {0, stepsDone} and the schedule to {@code rows} ({@link #COLUMNS} floats per step
+     * Sets the counters to {0, stepsDone, 0} and the schedule to {@code rows} ({@link #COLUMNS} floats per step
      * of the epoch, at most {@link #maxSteps} rows; the rest of the schedule is left as it was).
      */
     public void startEpoch(long stepsDone, float[] rows) {
@@ -61,6 +64,7 @@ public final class StepScalars {
         }
         counterValues[0] = 0;
         counterValues[1] = (int) stepsDone;
+        counterValues[2] = 0;
         backend.upload(counters, counterValues);
         backend.upload(schedule, rows.length == maxSteps * COLUMNS ? rows : Arrays.copyOf(rows, maxSteps * COLUMNS));
     }
@@ -86,19 +90,17 @@ public final class StepScalars {
         return Arrays.copyOfRange(all, step * COLUMNS, (step + 1) * COLUMNS);
     }
 
-    private static int[] readCounters(Backend backend, Tensor counters) {
-        if (counters.dtype() != DType.I32 || counters.size() != 2) {
-            throw new IllegalArgumentException("step counters must be I32 [2], got " + counters);
+    static int[] readCounters(Backend backend, Tensor counters) {
+        if (counters.dtype() != DType.I32 || counters.size() != COUNTERS) {
+            throw new IllegalArgumentException("step counters must be I32 [" + COUNTERS + "], got " + counters);
         }
-        int[] c = new int[2];
+        int[] c = new int[COUNTERS];
         backend.download(counters, c);
         return c;
     }
 
     /** {step within the epoch, steps done}, read back from the backend (a synchronisation on a GPU). */
     public int[] read() {
-        int[] out = new int[2];
-        backend.download(counters, out);
-        return out;
+        return Arrays.copyOf(readCounters(backend, counters), 2);
     }
 }

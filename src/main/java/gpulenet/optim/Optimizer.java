@@ -23,7 +23,8 @@ public interface Optimizer {
 
     /**
      * The same update with its per-step scalars read on the backend: row counters[0] of the schedule,
-     * filled by {@link #scheduleRow}, and the steps done, counters[1] (see {@link StepScalars}).
+     * filled by {@link #scheduleRow}, and the steps done, counters[1] (see {@link StepScalars}); it ends the
+     * step: the counters advance.
      */
     void step(StepScalars scalars);
 

@@ -23,14 +23,13 @@ public record TrainingStep(Network network, Optimizer optimizer) {
     /**
      * The whole step with every per-step scalar read on the backend from {@code scalars}: the gather of the
      * batch the step counter is at (batches of {@code stride} samples, this one {@code batch} long), the
-     * step, then the counters advanced. It queues no value from the host, so a GPU can capture it once per
-     * batch size and replay it ({@link StepRunner}).
+     * step, whose optimizer update advances the counters. It queues no value from the host, so a GPU can
+     * capture it once per batch size and replay it ({@link StepRunner}).
      */
     public void run(DeviceDataset data, int stride, int batch, long seed, StepScalars scalars) {
         network.gather(data.images(), data.labels(), data.order(), scalars, stride, batch);
         network.drawDropoutMasks(batch, seed, scalars);
         network.trainingPass(batch);
         optimizer.step(scalars);
-        network.backend().advanceStep(scalars.counters());
     }
 }

@@ -362,7 +362,6 @@ public abstract class NetworkGoldenContract {
             net.gather(train.images(), train.labels(), train.order(), scalars, b, batch);
             net.trainingPass(batch);
             optimizer.step(scalars);
-            on.advanceStep(scalars.counters());
         }, true, new PrintWriter(System.err, true))) {
             for (int step = 0; step < run; step++) {
                 injectPyTorchDropoutMasks(t, model, net, b, step);

@@ -526,7 +526,10 @@ public final class CudaBackend implements Backend {
         sgd(params, grads, momentumBuf, schedule(schedule), counters, 0f, momentum, weightDecay, false);
     }
 
-    /** With counters, the kernel takes lr and the first-step flag from the schedule and the counters instead. */
+    /**
+     * With counters, the kernel takes lr and the first-step flag from the schedule and the counters instead,
+     * and its last block advances the counters.
+     */
     private void sgd(Tensor params, Tensor grads, Tensor momentumBuf, Tensor schedule, Tensor counters, float lr,
                      float momentum, float weightDecay, boolean firstStep) {
         sameShape(grads, params);
@@ -549,7 +552,10 @@ public final class CudaBackend implements Backend {
                 HostScalars.Adam.of(1f, beta1, beta2, eps, weightDecay, 1));
     }
 
-    /** With counters, the kernel takes the step size and sqrt(bias correction 2) from the schedule instead. */
+    /**
+     * With counters, the kernel takes the step size and sqrt(bias correction 2) from the schedule instead, and
+     * its last block advances the counters.
+     */
     private void adam(Tensor params, Tensor grads, Tensor expAvg, Tensor expAvgSq, Tensor schedule, Tensor counters,
                       HostScalars.Adam s) {
         sameShape(grads, params);
@@ -713,13 +719,13 @@ public final class CudaBackend implements Backend {
         return c.ptr;
     }
 
-    /** A step-counter tensor's pointer (I32 [2], see StepScalars), or NULL for none. */
+    /** A step-counter tensor's pointer (I32 [StepScalars.COUNTERS]), or NULL for none. */
     private static DevicePtr counters(Tensor counters) {
         if (counters == null) {
             return DevicePtr.NULL;
         }
-        if (counters.size() != 2) {
-            throw new IllegalArgumentException("step counters must be I32 [2], got " + counters);
+        if (counters.size() != StepScalars.COUNTERS) {
+            throw new IllegalArgumentException("step counters must be I32 [" + StepScalars.COUNTERS + "], got " + counters);
         }
         return ptr(counters, DType.I32);
     }

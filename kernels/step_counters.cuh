@@ -1,0 +1,20 @@
+// The training step's counters (see step.cu), for kernels that end a step themselves.
+#pragma once
+
+// counters [3] int: {step within the epoch, steps done, blocks finished}. Called by every thread of every
+// block of a launch after it has read the counters for the last time (a block barrier comes first); the
+// last block to finish advances counters[0] and counters[1] and clears the tally for the next launch.
+// Blocks may finish in any order, so the tally is an atomic count, fenced so that the block that sees the
+// final count sees every other block's reads done.
+__device__ __forceinline__ void step_counters_advance_after_last_block(int* counters)
+{
+    __syncthreads();
+    if (threadIdx.x != 0 || threadIdx.y != 0 || threadIdx.z != 0) return;
+    __threadfence();
+    unsigned blocks = gridDim.x * gridDim.y * gridDim.z;
+    if (atomicAdd(&counters[2], 1) == (int)blocks - 1) {
+        counters[0] += 1;
+        counters[1] += 1;
+        counters[2] = 0;
+    }
+}
