@@ -28,31 +28,26 @@ __device__ __forceinline__ float conv_output_grad(const float* dy, const float* 
     return (argmax[o] == flat && !(relu_before && !(pooled[o] > 0.0f))) ? dy[o] : 0.0f;
 }
 
-// x [B,C,H,W], w [K,C,R,R], b [K] -> y [B,K,OH,OW], OH = H+2*pad-R+1, OW = W+2*pad-R+1;
-// y = conv(x, w) + b, then ReLU when relu != 0. With pooled (and argmax) [B,K,OH/2,OW/2], also the 2x2
-// max-pool of y, exactly as maxpool2x2_forward computes it (a 16x16 tile holds whole windows); else NULL.
-// Launch: grid (ceil(OW/16) * ceil(OH/16), ceil(K/4), B), block (16, 16, 1), dynamic shared 0.
-extern "C" __global__ void conv2d_forward(const float* x, const float* w, const float* b, float* y,
-                                          float* pooled, int* argmax,
-                                          int B, int C, int H, int W, int K, int R, int pad, int relu)
+// The forward pass of one block of conv2d_forward (below), its input pixel (n, c, gy, gx) inside the image
+// read through load; tile, filt and out are the block's shared memory.
+template <typename Load>
+__device__ __forceinline__ void conv2d_forward_block(const Load& load, float* tile, float* filt,
+                                                     float (*out)[CONV_TILE][CONV_TILE], const float* w,
+                                                     const float* b, float* y, float* pooled, int* argmax, int C,
+                                                     int H, int W, int K, int R, int pad, int relu)
 {
-    __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
-    __shared__ float filt[CONV_CPB * CONV_MAX_R * CONV_MAX_R];
-    __shared__ float out[CONV_CPB][CONV_TILE][CONV_TILE];
     int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
     int tilesX = (OW + CONV_TILE - 1) / CONV_TILE;
     int oy0 = (blockIdx.x / tilesX) * CONV_TILE, ox0 = (blockIdx.x % tilesX) * CONV_TILE;
     int k0 = blockIdx.y * CONV_CPB;
     int n = blockIdx.z;
-    if (n >= B) return;  // the whole block: no barrier is left waiting
     int tx = threadIdx.x, ty = threadIdx.y, tid = ty * CONV_TILE + tx;
     int S = CONV_TILE + R - 1, RR = R * R;
     float acc[CONV_CPB] = {};
     for (int c = 0; c < C; c++) {
-        const float* xc = x + ((size_t)n * C + c) * H * W;
         for (int i = tid; i < S * S; i += CONV_TILE * CONV_TILE) {
             int gy = oy0 - pad + i / S, gx = ox0 - pad + i % S;
-            tile[i] = (gy >= 0 && gy < H && gx >= 0 && gx < W) ? xc[gy * W + gx] : 0.0f;
+            tile[i] = (gy >= 0 && gy < H && gx >= 0 && gx < W) ? load(n, c, gy, gx) : 0.0f;
         }
         for (int i = tid; i < CONV_CPB * RR; i += CONV_TILE * CONV_TILE) {
             int k = k0 + i / RR;
@@ -91,6 +86,72 @@ extern "C" __global__ void conv2d_forward(const float* x, const float* w, const 
         pooled[o] = m;
         argmax[o] = best;
     }
+}
+
+// Input pixels of conv2d_forward: the tensor x.
+struct ConvInput {
+    const float* x;
+    int C, H, W;
+    __device__ float operator()(int n, int c, int gy, int gx) const { return x[(((size_t)n * C + c) * H + gy) * W + gx]; }
+};
+
+// x [B,C,H,W], w [K,C,R,R], b [K] -> y [B,K,OH,OW], OH = H+2*pad-R+1, OW = W+2*pad-R+1;
+// y = conv(x, w) + b, then ReLU when relu != 0. With pooled (and argmax) [B,K,OH/2,OW/2], also the 2x2
+// max-pool of y, exactly as maxpool2x2_forward computes it (a 16x16 tile holds whole windows); else NULL.
+// Launch: grid (ceil(OW/16) * ceil(OH/16), ceil(K/4), B), block (16, 16, 1), dynamic shared 0.
+extern "C" __global__ void conv2d_forward(const float* x, const float* w, const float* b, float* y,
+                                          float* pooled, int* argmax,
+                                          int B, int C, int H, int W, int K, int R, int pad, int relu)
+{
+    __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
+    __shared__ float filt[CONV_CPB * CONV_MAX_R * CONV_MAX_R];
+    __shared__ float out[CONV_CPB][CONV_TILE][CONV_TILE];
+    if ((int)blockIdx.z >= B) return;  // the whole block: no barrier is left waiting
+    conv2d_forward_block(ConvInput{x, C, H, W}, tile, filt, out, w, b, y, pooled, argmax, C, H, W, K, R, pad, relu);
+}
+
+// Input pixels of conv2d_forward_gather: gathered and normalised from the data set as gather_normalize
+// does, and written to x by the one block that owns them (channel block 0, the output tile over them;
+// the last tile of a row or column also owns the input past the output), so x is written once.
+struct ConvInputGathered {
+    const unsigned char* images;
+    const int* order;
+    int first, H, W, tilesX, tilesY;
+    float mean, std_dev;
+    float* x;
+    __device__ float operator()(int n, int, int gy, int gx) const
+    {
+        int src = order[first + n];
+        float v = ((float)images[(size_t)src * H * W + gy * W + gx] / 255.0f - mean) / std_dev;
+        int row = gy / CONV_TILE < tilesY - 1 ? gy / CONV_TILE : tilesY - 1;
+        int col = gx / CONV_TILE < tilesX - 1 ? gx / CONV_TILE : tilesX - 1;
+        if (blockIdx.y == 0 && (int)blockIdx.x == row * tilesX + col) x[((size_t)n * H + gy) * W + gx] = v;
+        return v;
+    }
+};
+
+// The first convolution of a network, reading its batch straight from the data set (gather_normalize
+// fused in): images [N,H,W] uint8, labels [N] uint8, order [M], counters [3] or NULL, start, stride, mean,
+// std_dev as gather_normalize takes them; x [B,1,H,W] and y_labels [B] are written as it writes them (the
+// backward pass reads them), and w, b, y, pooled, argmax are conv2d_forward's with C = 1.
+// Launch: grid (ceil(OW/16) * ceil(OH/16), ceil(K/4), B), block (16, 16, 1), dynamic shared 0.
+extern "C" __global__ void conv2d_forward_gather(const unsigned char* images, const unsigned char* labels,
+                                                 const int* order, const int* counters, int start, int stride,
+                                                 float mean, float std_dev, float* x, int* y_labels,
+                                                 const float* w, const float* b, float* y, float* pooled,
+                                                 int* argmax, int B, int H, int W, int K, int R, int pad, int relu)
+{
+    __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
+    __shared__ float filt[CONV_CPB * CONV_MAX_R * CONV_MAX_R];
+    __shared__ float out[CONV_CPB][CONV_TILE][CONV_TILE];
+    int n = blockIdx.z;
+    if (n >= B) return;  // the whole block: no barrier is left waiting
+    int first = counters ? start + counters[0] * stride : start;
+    if (blockIdx.x == 0 && blockIdx.y == 0 && threadIdx.x == 0 && threadIdx.y == 0) y_labels[n] = labels[order[first + n]];
+    int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
+    ConvInputGathered in{images, order, first, H, W, (OW + CONV_TILE - 1) / CONV_TILE, (OH + CONV_TILE - 1) / CONV_TILE,
+                         mean, std_dev, x};
+    conv2d_forward_block(in, tile, filt, out, w, b, y, pooled, argmax, 1, H, W, K, R, pad, relu);
 }
 
 // dy [B,K,OH,OW], w [K,C,R,R] -> dx [B,C,H,W] (overwritten):

@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "../kernels/conv.cu"
 #include "../kernels/pool.cu"
+#include "../kernels/gather.cu"
 
 using namespace harness;
 
@@ -146,9 +147,48 @@ static void run_case(Checker& check, const Shape& s, bool timed)
     }
 }
 
+// conv2d_forward_gather against gather_normalize then conv2d_forward (with the pool): the same bits in x,
+// the labels, y, pooled and argmax, at the batch the counters point to.
+static void gather_case(Checker& check, int N, int H, int W, int B, int K, int R, int pad, int step)
+{
+    Random rnd(N * 17 + H * 5 + W + B + pad);
+    std::vector<unsigned char> images((size_t)N * H * W), labels(N);
+    for (auto& v : images) v = (unsigned char)(rnd.next() & 255);
+    for (auto& v : labels) v = (unsigned char)(rnd.next() % 10);
+    std::vector<int> order(N);
+    for (int i = 0; i < N; i++) order[i] = (i * 7 + 3) % N;
+    std::vector<float> w = rnd.floats((size_t)K * R * R, -0.5f, 0.5f), b = rnd.floats(K, -0.5f, 0.5f);
+    Shape s{B, 1, H, W, K, R, pad};
+    size_t ny = (size_t)B * K * s.OH() * s.OW(), np = std::max<size_t>((size_t)B * K * (s.OH() / 2) * (s.OW() / 2), 1);
+    const float mean = 0.1307f, std_dev = 0.3081f;
+    DeviceBuffer<unsigned char> d_images(images), d_labels(labels);
+    DeviceBuffer<int> d_order(order), d_counters(std::vector<int>{step, 99, 0});
+    DeviceBuffer<float> d_w(w), d_b(b);
+    DeviceBuffer<float> x_ref((size_t)B * H * W), y_ref(ny), pooled_ref(np), x(std::vector<float>((size_t)B * H * W, NAN));
+    DeviceBuffer<float> y(ny), pooled(np);
+    DeviceBuffer<int> labels_ref(B), argmax_ref(np), labels_out(B), argmax(np);
+    dim3 grid(blocks_for(s.OW(), 16) * blocks_for(s.OH(), 16), blocks_for(K, 4), B), block(16, 16);
+    LAUNCH(gather_normalize, dim3(blocks_for((long)B * H * W, 256)), dim3(256), d_images.ptr, d_labels.ptr, d_order.ptr,
+           d_counters.ptr, 1, B, B, H * W, mean, std_dev, x_ref.ptr, labels_ref.ptr);
+    LAUNCH(conv2d_forward, grid, block, x_ref.ptr, d_w.ptr, d_b.ptr, y_ref.ptr, pooled_ref.ptr, argmax_ref.ptr, B, 1, H,
+           W, K, R, pad, 1);
+    LAUNCH(conv2d_forward_gather, grid, block, d_images.ptr, d_labels.ptr, d_order.ptr, d_counters.ptr, 1, B, mean,
+           std_dev, x.ptr, labels_out.ptr, d_w.ptr, d_b.ptr, y.ptr, pooled.ptr, argmax.ptr, B, H, W, K, R, pad, 1);
+    std::string name = "conv gather " + s.name() + " step=" + std::to_string(step);
+    check.same_bits(name + " x (every pixel written)", x_ref.download(), x.download());
+    check.compare_exact(name + " labels", labels_out.download(), labels_ref.download());
+    check.same_bits(name + " y", y_ref.download(), y.download());
+    check.same_bits(name + " pooled", pooled_ref.download(), pooled.download());
+    check.compare_exact(name + " argmax", argmax.download(), argmax_ref.download());
+}
+
 int main()
 {
     Checker check;
+    gather_case(check, 300, 28, 28, 64, 6, 5, 2, 2);   // LeNet-5's conv1
+    gather_case(check, 300, 28, 28, 7, 10, 5, 0, 3);   // cnn-dropout's: the input is larger than the output
+    gather_case(check, 100, 32, 32, 5, 6, 5, 0, 1);    // lenet5-32
+    gather_case(check, 60, 13, 37, 3, 5, 3, 1, 4);     // odd sizes, several tiles across
     run_case(check, {1, 1, 28, 28, 6, 5, 2}, false);   // LeNet conv1
     run_case(check, {7, 6, 14, 14, 16, 5, 0}, false);  // LeNet conv2
     run_case(check, {64, 1, 28, 28, 6, 5, 2}, false);

@@ -53,6 +53,7 @@ struct Entry {
 const Entry kKernels[] = {
     KERNEL_ENTRY(gather_normalize),
     KERNEL_ENTRY(conv2d_forward),
+    KERNEL_ENTRY(conv2d_forward_gather),
     KERNEL_ENTRY(conv2d_backward_input),
     KERNEL_ENTRY(conv2d_backward_weight),
     KERNEL_ENTRY(maxpool2x2_forward),

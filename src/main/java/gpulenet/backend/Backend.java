@@ -79,6 +79,23 @@ public interface Backend extends AutoCloseable {
     void conv2dBackward(Tensor x, Tensor w, Tensor dy, int pad, Tensor dx, Tensor dw, Tensor db);
 
     /**
+     * The first convolution of a pass, on the batch it gathers: {@link #gatherBatch(Tensor, Tensor, Tensor, Tensor,
+     * int, float, float, Tensor, Tensor)} from {@code source} into x and labels, then on x
+     * {@link #conv2dPoolForward} (pooled and argmax given) or {@link #conv2dForward} (both null). A backend may
+     * read the convolution's input straight from the data set; x and labels are written either way.
+     */
+    default void gatherConv2dForward(BatchSource source, Tensor x, Tensor labels, Tensor w, Tensor b, int pad,
+                                     boolean relu, Tensor y, Tensor pooled, Tensor argmax) {
+        gatherBatch(source.images(), source.labels(), source.order(), source.counters(), source.stride(), source.mean(),
+                source.std(), x, labels);
+        if (pooled == null) {
+            conv2dForward(x, w, b, pad, relu, y);
+        } else {
+            conv2dPoolForward(x, w, b, pad, relu, y, pooled, argmax);
+        }
+    }
+
+    /**
      * A convolution followed by a 2x2 max-pool: {@link #conv2dForward} into y, then {@link #maxPool2x2Forward}
      * of y into pooled and argmax. A backend may do both in one pass; the results are the same.
      */

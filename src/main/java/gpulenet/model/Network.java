@@ -1,6 +1,7 @@
 package gpulenet.model;
 
 import gpulenet.backend.Backend;
+import gpulenet.backend.BatchSource;
 import gpulenet.backend.DType;
 import gpulenet.backend.HeadLayer;
 import gpulenet.backend.StepScalars;
@@ -309,16 +310,6 @@ public final class Network {
         backend.gatherBatch(images, labels, order, start, t.mean(), t.std(), v.x, v.y);
     }
 
-    /**
-     * Gathers the batch the step counter of {@code scalars} is at: samples order[c*stride .. c*stride+batch)
-     * with c = counters[0], read on the backend when the op runs.
-     */
-    public void gather(Tensor images, Tensor labels, Tensor order, StepScalars scalars, int stride, int batch) {
-        Views v = views(batch);
-        InputTransform t = model.transform();
-        backend.gatherBatch(images, labels, order, scalars.counters(), stride, t.mean(), t.std(), v.x, v.y);
-    }
-
     /** {@link #drawDropoutMasks(int, long, long)} at the step the counters of {@code scalars} hold when it runs. */
     public void drawDropoutMasks(int batch, long seed, StepScalars scalars) {
         Views v = views(batch);
@@ -360,12 +351,40 @@ public final class Network {
         if (train) {
             requireTraining();
         }
-        forwardUnits(views(batch), train, units.size());
+        forwardUnits(views(batch), train, units.size(), null);
     }
 
-    /** Runs units [0, end). */
-    private void forwardUnits(Views v, boolean train, int end) {
-        for (int i = 0; i < end; i++) {
+    /**
+     * {@link #forward} in eval mode on the batch the step counter of {@code scalars} is at: samples
+     * order[c*stride .. c*stride+batch) with c = counters[0], read on the backend when the ops run, gathered
+     * and normalised into the input by the first op (or by a gather of its own where the network does not
+     * start with a convolution).
+     */
+    public void forward(Tensor images, Tensor labels, Tensor order, StepScalars scalars, int stride, int batch) {
+        forwardUnits(views(batch), false, units.size(), source(images, labels, order, scalars, stride));
+    }
+
+    private BatchSource source(Tensor images, Tensor labels, Tensor order, StepScalars scalars, int stride) {
+        InputTransform t = model.transform();
+        return new BatchSource(images, labels, order, scalars.counters(), stride, t.mean(), t.std());
+    }
+
+    /** Runs units [0, end); with a source, on the batch it gathers first (into the first convolution when there is one). */
+    private void forwardUnits(Views v, boolean train, int end, BatchSource source) {
+        int i = 0;
+        if (source != null) {
+            Unit u = units.get(0);
+            if (u.kind == Kind.CONV && end > 0) {
+                boolean pooled = pooledConv(0) && 1 < end;
+                backend.gatherConv2dForward(source, v.x, v.y, u.weight, u.bias, ((Conv2d) u.layer).padding(),
+                        u.reluOutput, v.act[0], pooled ? v.act[1] : null, pooled ? v.argmax[1] : null);
+                i = pooled ? 2 : 1;
+            } else {
+                backend.gatherBatch(source.images(), source.labels(), source.order(), source.counters(), source.stride(),
+                        source.mean(), source.std(), v.x, v.y);
+            }
+        }
+        for (; i < end; i++) {
             Unit u = units.get(i);
             Tensor in = i == 0 ? v.x : v.act[i - 1];
             if (pooledConv(i) && i + 1 < end) {
@@ -396,15 +415,26 @@ public final class Network {
      * head (the Linear layers at the end) handed to the backend as one {@link Backend#linearHeadStep}.
      */
     public void trainingPass(int batch) {
+        trainingPass(views(batch), null);
+    }
+
+    /**
+     * {@link #trainingPass(int)} on the batch the step counter of {@code scalars} is at, gathered as
+     * {@link #forward(Tensor, Tensor, Tensor, StepScalars, int, int)} gathers it.
+     */
+    public void trainingPass(Tensor images, Tensor labels, Tensor order, StepScalars scalars, int stride, int batch) {
+        trainingPass(views(batch), source(images, labels, order, scalars, stride));
+    }
+
+    private void trainingPass(Views v, BatchSource source) {
         requireTraining();
         if (headStart < 0) {
-            forward(batch, true);
-            loss(batch, true);
-            backward(batch);
+            forwardUnits(v, true, units.size(), source);
+            loss(v.batch, true);
+            backward(v.batch);
             return;
         }
-        Views v = views(batch);
-        forwardUnits(v, true, headStart);
+        forwardUnits(v, true, headStart, source);
         Tensor dx0 = headStart - 1 >= firstTrainable ? v.grad[headStart - 1] : null;
         backend.linearHeadStep(v.act[headStart - 1], units.get(headStart).masksInput, dx0, v.head, v.y, stats,
                 headWorkspace);

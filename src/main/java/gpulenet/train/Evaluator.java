@@ -28,8 +28,7 @@ public final class Evaluator implements AutoCloseable {
         this.scalars = new StepScalars(model.backend(), 1);
         int stride = model.maxBatch();
         this.batches = new StepRunner(model.backend(), b -> {
-            model.gather(data.images(), data.labels(), data.order(), scalars, stride, b);
-            model.forward(b, false);
+            model.forward(data.images(), data.labels(), data.order(), scalars, stride, b);
             model.loss(b, false);
             model.backend().advanceStep(scalars.counters());
         }, graphs, out);

@@ -27,9 +27,8 @@ public record TrainingStep(Network network, Optimizer optimizer) {
      * capture it once per batch size and replay it ({@link StepRunner}).
      */
     public void run(DeviceDataset data, int stride, int batch, long seed, StepScalars scalars) {
-        network.gather(data.images(), data.labels(), data.order(), scalars, stride, batch);
         network.drawDropoutMasks(batch, seed, scalars);
-        network.trainingPass(batch);
+        network.trainingPass(data.images(), data.labels(), data.order(), scalars, stride, batch);
         optimizer.step(scalars);
     }
 }

@@ -359,8 +359,7 @@ public abstract class NetworkGoldenContract {
 
         float[] losses = new float[run];
         try (StepRunner steps = new StepRunner(on, batch -> {
-            net.gather(train.images(), train.labels(), train.order(), scalars, b, batch);
-            net.trainingPass(batch);
+            net.trainingPass(train.images(), train.labels(), train.order(), scalars, b, batch);
             optimizer.step(scalars);
         }, true, new PrintWriter(System.err, true))) {
             for (int step = 0; step < run; step++) {

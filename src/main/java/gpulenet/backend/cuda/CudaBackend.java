@@ -2,6 +2,7 @@ package gpulenet.backend.cuda;
 
 import gpulenet.InputException;
 import gpulenet.backend.Backend;
+import gpulenet.backend.BatchSource;
 import gpulenet.backend.CaptureFailedException;
 import gpulenet.backend.Replay;
 import gpulenet.backend.DType;
@@ -231,6 +232,29 @@ public final class CudaBackend implements Backend {
         poolDims(y, pooled);
         sameShape(argmax, pooled);
         convForward(x, w, b, pad, relu, y, pooled, argmax);
+    }
+
+    /** One launch: the convolution loads its input tiles from the data set and writes them to x. */
+    @Override
+    public void gatherConv2dForward(BatchSource source, Tensor x, Tensor labels, Tensor w, Tensor b, int pad,
+                                    boolean relu, Tensor y, Tensor pooled, Tensor argmax) {
+        ConvShape s = ConvShape.of(x, w, pad);
+        s.checkOutput(y);
+        int hw = source.images().dim(1) * source.images().dim(2);
+        if (s.c != 1 || s.h * s.w != hw || labels.size() != s.b || source.stride() < 0) {
+            throw new IllegalArgumentException("gathered conv2d: x " + x + ", images " + source.images() + ", labels "
+                    + labels);
+        }
+        if (pooled != null) {
+            poolDims(y, pooled);
+            sameShape(argmax, pooled);
+        }
+        launch(Kernel.CONV2D_FORWARD_GATHER, convTiles(s.oh, s.ow, s.k, s.b),
+                ptr(source.images(), DType.U8), ptr(source.labels(), DType.U8), ptr(source.order(), DType.I32),
+                counters(source.counters()), 0, source.stride(), source.mean(), source.std(), ptr(x, DType.F32),
+                ptr(labels, DType.I32), ptr(w, DType.F32), ptr(b, DType.F32), ptr(y, DType.F32),
+                pooled == null ? DevicePtr.NULL : ptr(pooled, DType.F32),
+                argmax == null ? DevicePtr.NULL : ptr(argmax, DType.I32), s.b, s.h, s.w, s.k, s.r, s.pad, flag(relu));
     }
 
     private void convForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y, Tensor pooled, Tensor argmax) {

@@ -15,6 +15,8 @@ import java.util.List;
 public enum Kernel {
     GATHER_NORMALIZE("gather", "gather_normalize", PTR, PTR, PTR, PTR, INT, INT, INT, INT, FLOAT, FLOAT, PTR, PTR),
     CONV2D_FORWARD("conv", "conv2d_forward", PTR, PTR, PTR, PTR, PTR, PTR, INT, INT, INT, INT, INT, INT, INT, INT),
+    CONV2D_FORWARD_GATHER("conv", "conv2d_forward_gather", PTR, PTR, PTR, PTR, INT, INT, FLOAT, FLOAT, PTR, PTR, PTR, PTR,
+            PTR, PTR, PTR, INT, INT, INT, INT, INT, INT, INT),
     CONV2D_BACKWARD_INPUT("conv", "conv2d_backward_input", PTR, PTR, PTR, INT, PTR, PTR, INT, INT, INT, INT, INT, INT,
             INT),
     CONV2D_BACKWARD_WEIGHT("conv", "conv2d_backward_weight", PTR, PTR, PTR, PTR, INT, PTR, PTR, INT, INT, INT, INT, INT,
