@@ -24,10 +24,26 @@ public final class SizingBackend implements Backend {
         }
     }
 
+    private final Backend target;
     private final List<Convolution> convolutions = new ArrayList<>();
     private final List<LinearLayer> linears = new ArrayList<>();
     private long allocatedBytes;
     private Tensor largest;
+
+    /** A plan of its own: workspaces the ops ask for are 0. */
+    public SizingBackend() {
+        this(null);
+    }
+
+    /** A plan for {@code target}: a network built on it allocates the workspaces target's ops ask for. */
+    public SizingBackend(Backend target) {
+        this.target = target;
+    }
+
+    @Override
+    public long linearHeadWorkspace(int maxBatch, int[] in, int[] out) {
+        return target == null ? 0 : target.linearHeadWorkspace(maxBatch, in, out);
+    }
 
     /** Bytes of every tensor allocated so far (views are free). */
     public long allocatedBytes() {

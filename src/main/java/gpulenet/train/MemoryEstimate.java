@@ -33,7 +33,7 @@ public final class MemoryEstimate {
     private final long hostBytes;
 
     private MemoryEstimate(Backend target, DataSets data, Model model, TrainConfig config, int batch) {
-        plan = new SizingBackend();
+        plan = new SizingBackend(target);
         Parameters params = new Parameters(plan, model.parameterShapes());
         Network network = Network.forTraining(plan, model, params, data.train().rows(), data.train().cols(), batch);
         new DeviceDataset(plan, data.train());

@@ -57,7 +57,9 @@ class CudaLaunchSitesTest {
         }
 
         int sites = cuda.blocksAfter[0];
-        assertTrue(sites >= 15, "LeNet-5's step has a launch site per layer op, got " + sites);
+        // gather, conv1 + pool1, conv2 + pool2, the head and its reduction, conv2's two backward kernels,
+        // conv1's weight gradient, SGD
+        assertEquals(9, sites, "LeNet-5's step has a launch site per op");
         for (int s = 1; s < SCHEDULE.length; s++) {
             assertEquals(sites, cuda.blocksAfter[s], "step " + s + " made argument blocks; its sites exist since step 0");
         }
