@@ -6,8 +6,10 @@ import gpulenet.backend.Replay;
 
 import java.io.PrintWriter;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.IntConsumer;
 
 /**
@@ -21,10 +23,10 @@ public final class StepRunner implements AutoCloseable {
     private final Backend backend;
     private final IntConsumer step;
     private final PrintWriter out;
-    private final Map<Integer, Replay> replays = new HashMap<>();
-    private final Map<Integer, Boolean> ranOnce = new HashMap<>();
-    private boolean graphs;
     private final boolean asked;
+    private final Map<Integer, Replay> replays = new HashMap<>();
+    private final Set<Integer> ranOnce = new HashSet<>();
+    private boolean graphs;
     private String failure;
     private int captures;
 
@@ -49,7 +51,7 @@ public final class StepRunner implements AutoCloseable {
             replay.replay();
             return;
         }
-        if (graphs && ranOnce.containsKey(batch)) {
+        if (graphs && ranOnce.contains(batch)) {
             Optional<Replay> captured = capture(batch);
             if (captured.isPresent()) {
                 replays.put(batch, captured.get());
@@ -58,7 +60,7 @@ public final class StepRunner implements AutoCloseable {
             }
         }
         step.accept(batch);
-        ranOnce.put(batch, true);
+        ranOnce.add(batch);
     }
 
     private Optional<Replay> capture(int batch) {
@@ -84,7 +86,10 @@ public final class StepRunner implements AutoCloseable {
         return graphs;
     }
 
-    /** How steps ran, for reports: "CUDA graphs (2 captured: one per batch size)", "kernel by kernel (--no-graph)", ... */
+    /**
+     * How steps ran, for reports: "one CUDA graph launch per step (2 captured: one per batch size)",
+     * "kernel by kernel (--no-graph)", or why not.
+     */
     public String describe() {
         if (captures > 0) {
             return "one CUDA graph launch per step (" + captures + " captured: one per batch size)"
