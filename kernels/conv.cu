@@ -204,11 +204,17 @@ extern "C" __global__ void conv2d_backward_input(const float* dy, const float* p
 
 // x [B,C,H,W], dy [B,K,OH,OW] -> dw [K,C,R,R], db [K] (both overwritten):
 // dw[k,c,r,s] = sum_n,oy,ox dy[n,k,oy,ox] * x[n,c,oy+r-pad,ox+s-pad], db[k] = sum_n,oy,ox dy[n,k,oy,ox].
-// Block (k*C + c, r) computes dw[k,c,r,0..R-1]; block (k*C + 0, R) computes db[k]
-// (blocks (k*C + c, R) with c > 0 exit at once). pooled, argmax, relu_before: as conv2d_backward_input.
-// Launch: grid (K*C, R+1, 1), block (256, 1, 1), dynamic shared 0.
+// Block (k*C + c, r, z) sums over the samples of chunk z (of gridDim.z equal chunks of the batch) for
+// dw[k,c,r,0..R-1]; blocks (k*C + 0, R, z) do db[k] (blocks (k*C + c, R, z) with c > 0 exit at once). With
+// one chunk the block writes dw and db itself. With more (a small layer, e.g. conv1's 6x1x5x5, would
+// otherwise run a few dozen blocks), each block writes its sums to partials [K*C*(R+1), chunks, R] and
+// counts itself in tally [K*C*(R+1)] (zero before the launch, and left zero); the last block of a
+// (k, c, r) adds the chunks' sums in chunk order, so the result does not depend on which block is last.
+// pooled, argmax, relu_before: as conv2d_backward_input.
+// Launch: grid (K*C, R+1, chunks), block (256, 1, 1), dynamic shared 0.
 extern "C" __global__ void conv2d_backward_weight(const float* x, const float* dy, const float* pooled,
                                                   const int* argmax, int relu_before, float* dw, float* db,
+                                                  float* partials, int* tally,
                                                   int B, int C, int H, int W, int K, int R, int pad)
 {
     __shared__ float partial[CONV_MAX_R][CONV_RED_THREADS];
@@ -219,10 +225,12 @@ extern "C" __global__ void conv2d_backward_weight(const float* x, const float* d
     if (bias && c != 0) return;
     int tid = threadIdx.x;
     int taps = bias ? 1 : R;
+    int chunks = gridDim.z, chunk = blockIdx.z;
+    int n0 = (int)((long long)B * chunk / chunks), n1 = (int)((long long)B * (chunk + 1) / chunks);
     float acc[CONV_MAX_R] = {};
-    int total = B * OH * OW;
+    int total = (n1 - n0) * OH * OW;
     for (int i = tid; i < total; i += CONV_RED_THREADS) {
-        int ox = i % OW, oy = (i / OW) % OH, n = i / (OW * OH);
+        int ox = i % OW, oy = (i / OW) % OH, n = n0 + i / (OW * OH);
         float g = conv_output_grad(dy, pooled, argmax, relu_before, n, k, K, OH, OW, oy, ox);
         if (bias) {
             acc[0] += g;
@@ -244,7 +252,22 @@ extern "C" __global__ void conv2d_backward_weight(const float* x, const float* d
         __syncthreads();
     }
     if (tid != 0) return;
-    if (bias) db[k] = partial[0][0];
-    else
-        for (int s = 0; s < R; s++) dw[(((size_t)k * C + c) * R + r) * R + s] = partial[s][0];
+    float* out = bias ? db + k : dw + (((size_t)k * C + c) * R + r) * R;
+    if (chunks == 1) {
+        for (int s = 0; s < taps; s++) out[s] = partial[s][0];
+        return;
+    }
+    int group = blockIdx.y * gridDim.x + blockIdx.x;
+    volatile float* mine = partials + ((size_t)group * chunks + chunk) * R;
+    for (int s = 0; s < taps; s++) mine[s] = partial[s][0];
+    __threadfence();
+    if (atomicAdd(&tally[group], 1) != chunks - 1) return;
+    // the last of the group: every chunk's sums are written
+    volatile const float* all = partials + (size_t)group * chunks * R;
+    for (int s = 0; s < taps; s++) {
+        float sum = 0.0f;
+        for (int z = 0; z < chunks; z++) sum += all[(size_t)z * R + s];
+        out[s] = sum;
+    }
+    tally[group] = 0;
 }

@@ -89,6 +89,8 @@ static void run_case(Checker& check, const Shape& s, bool timed)
     std::string name = "conv " + s.name();
     const float* no_pool = nullptr;
     const int* no_argmax = nullptr;
+    float* no_partials = nullptr;
+    int* no_tally = nullptr;
 
     for (int relu = 0; relu <= 1; relu++) {
         std::string r = " relu=" + std::to_string(relu);
@@ -114,7 +116,7 @@ static void run_case(Checker& check, const Shape& s, bool timed)
                d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
         check.compare(name + " backward input through the pool" + r, d_dx.download(), pdx, 1e-4, 1e-4);
         LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr,
-               relu, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+               relu, d_dw.ptr, d_db.ptr, no_partials, no_tally, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
         check.compare(name + " backward weight through the pool" + r, d_dw.download(), pdw, 1e-3, 1e-4);
         check.compare(name + " backward bias through the pool" + r, d_db.download(), pdb, 1e-3, 1e-4);
     }
@@ -123,14 +125,38 @@ static void run_case(Checker& check, const Shape& s, bool timed)
     check.compare(name + " backward input", d_dx.download(), dx_ref, 1e-4, 1e-4);
 
     LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
-           d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+           d_db.ptr, no_partials, no_tally, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     std::vector<float> dw = d_dw.download(), db = d_db.download();
     check.compare(name + " backward weight", dw, dw_ref, 1e-3, 1e-4);
     check.compare(name + " backward bias", db, db_ref, 1e-3, 1e-4);
     LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
-           d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+           d_db.ptr, no_partials, no_tally, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     check.same_bits(name + " backward weight twice", dw, d_dw.download());
     check.same_bits(name + " backward bias twice", db, d_db.download());
+
+    // the batch split into chunks, summed by the last block of each (k, c, r): the same sums, in another
+    // order, the same bits on a rerun, and the tallies left at zero for the next launch
+    int chunks = std::min(s.B, 5);
+    if (chunks > 1) {
+        size_t groups = (size_t)s.K * s.C * (s.R + 1);
+        DeviceBuffer<float> d_partials(groups * chunks * s.R);
+        DeviceBuffer<int> d_tally(std::vector<int>(groups, 0));
+        dim3 grid_chunks(s.K * s.C, s.R + 1, chunks);
+        std::string chunked = name + " backward weight in " + std::to_string(chunks) + " chunks";
+        LAUNCH(conv2d_backward_weight, grid_chunks, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
+               d_db.ptr, d_partials.ptr, d_tally.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        std::vector<float> dw_chunked = d_dw.download(), db_chunked = d_db.download();
+        check.compare(chunked, dw_chunked, dw_ref, 1e-3, 1e-4);
+        check.compare(chunked + " bias", db_chunked, db_ref, 1e-3, 1e-4);
+        check.compare_exact(chunked + " tallies back at 0", d_tally.download(), std::vector<int>(groups, 0));
+        LAUNCH(conv2d_backward_weight, grid_chunks, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
+               d_db.ptr, d_partials.ptr, d_tally.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        check.same_bits(chunked + " twice", dw_chunked, d_dw.download());
+        if (timed)
+            TIME(chunked, 2.0 * s.B * s.K * s.C * s.OH() * s.OW() * s.R * s.R, "GFLOP/s", conv2d_backward_weight,
+                 grid_chunks, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr, d_db.ptr, d_partials.ptr,
+                 d_tally.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+    }
 
     if (timed) {
         double taps = (double)s.B * s.K * s.C * s.OH() * s.OW() * s.R * s.R;
@@ -143,7 +169,7 @@ static void run_case(Checker& check, const Shape& s, bool timed)
         TIME(name + " backward input through the pool", 2 * taps, "GFLOP/s", conv2d_backward_input, grid_bwd_in, block,
              d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr, 1, d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
         TIME(name + " backward weight", 2 * taps, "GFLOP/s", conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr,
-             d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr, d_db.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+             d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr, d_db.ptr, no_partials, no_tally, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     }
 }
 

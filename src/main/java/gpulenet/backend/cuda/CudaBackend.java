@@ -22,7 +22,9 @@ import java.util.function.Function;
  * The {@link Backend} on a CUDA device, written against {@link CudaDriver}: tensors are device memory,
  * every op is one or a few kernel launches (through the {@link Kernel} table, with the launch
  * configurations the kernels' comments give) or a GEMM, queued without waiting; only downloads and
- * {@link #synchronize} wait for the device. Device memory is allocated only by {@link #allocate}.
+ * {@link #synchronize} wait for the device. Device memory is allocated only by {@link #allocate}: by
+ * callers, and once here, when the backend opens, for the chunked convolution weight gradient's partial
+ * sums (66 KiB).
  *
  * <p>Linear layers are row-major GEMMs. With cuBLAS (column-major) no transposing copy is needed: a
  * row-major matrix is the column-major view of its transpose, so row-major C = op(A) op(B) is
@@ -48,6 +50,11 @@ public final class CudaBackend implements Backend {
     /** Blocks of the fused head: at most this many, of at least HEAD_MIN_GROUP samples each. */
     private static final int HEAD_MAX_GROUPS = 16;
     private static final int HEAD_MIN_GROUP = 4;
+    /**
+     * Blocks a convolution's weight gradient aims for: a small layer (conv1: 6 x 1 x (5+1) = 36 blocks of
+     * (k, c, filter row)) splits its batch into chunks until about this many blocks run.
+     */
+    private static final int CONV_WEIGHT_BLOCKS = 512;
 
     private final CudaDriver driver;
     /** The argument blocks of the launch sites, each prepared once (see {@link LaunchSites}). */
@@ -56,6 +63,13 @@ public final class CudaBackend implements Backend {
     private final String gemmDescription;
     private final List<DevicePtr> allocations = new ArrayList<>();
     private final List<CudaGraph> graphs = new ArrayList<>();
+    /**
+     * The chunked weight gradient's partial sums and tallies, shared by every convolution (launches run in
+     * order and leave the tallies at zero): fewer than 2 * CONV_WEIGHT_BLOCKS (k, c, r, chunk) blocks of at
+     * most CONV_MAX_R sums, and fewer than CONV_WEIGHT_BLOCKS tallies.
+     */
+    private final DevicePtr weightPartials;
+    private final DevicePtr weightTallies;
     private boolean closed;
 
     /**
@@ -78,6 +92,8 @@ public final class CudaBackend implements Backend {
     public CudaBackend(CudaDriver driver, GemmChoice gemm) {
         this.driver = driver;
         this.sites = new LaunchSites(driver);
+        this.weightPartials = ptr(allocate(DType.F32, 2 * CONV_WEIGHT_BLOCKS * CONV_MAX_R), DType.F32);
+        this.weightTallies = ptr(allocate(DType.I32, CONV_WEIGHT_BLOCKS), DType.I32);
         Optional<String> noCublas = gemm == GemmChoice.KERNEL ? Optional.empty() : driver.gemmUnavailableReason();
         switch (gemm) {
             case CUBLAS -> {
@@ -130,7 +146,10 @@ public final class CudaBackend implements Backend {
         return new FreeMemory(driver.memGetInfo(), false, "GPU memory on " + driver.info().name());
     }
 
-    /** Nothing beyond the tensors: the kernels keep no buffers of their own (cuBLAS's workspace is its own). */
+    /**
+     * Nothing beyond the tensors: the kernels' one buffer of their own (the weight gradients' partial sums) is
+     * allocated when the backend opens, before free memory is measured (cuBLAS's workspace is its own).
+     */
     @Override
     public long workspaceBytes(SizingBackend plan) {
         return 0;
@@ -301,10 +320,13 @@ public final class CudaBackend implements Backend {
         if (db.size() != s.k) {
             throw new IllegalArgumentException("conv2d bias gradient " + db + " should have " + s.k + " elements");
         }
-        // one block per (k*C + c, filter row r), plus row R for the bias gradient
-        launch(Kernel.CONV2D_BACKWARD_WEIGHT, new LaunchConfig(s.k * s.c, s.r + 1, 1, BLOCK, 1, 1, 0),
+        // one block per (k*C + c, filter row r), plus row R for the bias gradient, per chunk of the batch
+        int groups = s.k * s.c * (s.r + 1);
+        int chunks = Math.min(s.b, Math.max(1, (CONV_WEIGHT_BLOCKS + groups - 1) / groups));
+        launch(Kernel.CONV2D_BACKWARD_WEIGHT, new LaunchConfig(s.k * s.c, s.r + 1, chunks, BLOCK, 1, 1, 0),
                 ptr(x, DType.F32), ptr(g, DType.F32), pooledPtr, argmaxPtr, flag(reluBefore), ptr(dw, DType.F32),
-                ptr(db, DType.F32), s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
+                ptr(db, DType.F32), chunks == 1 ? DevicePtr.NULL : weightPartials,
+                chunks == 1 ? DevicePtr.NULL : weightTallies, s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
     }
 
     @Override
