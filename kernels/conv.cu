@@ -154,24 +154,20 @@ extern "C" __global__ void conv2d_forward_gather(const unsigned char* images, co
     conv2d_forward_block(in, tile, filt, out, w, b, y, pooled, argmax, 1, H, W, K, R, pad, relu);
 }
 
-// dy [B,K,OH,OW], w [K,C,R,R] -> dx [B,C,H,W] (overwritten):
-// dx[n,c,h,x] = sum_k sum_r,s dy[n,k,h+pad-r,x+pad-s] * w[k,c,r,s].
-// With argmax (and pooled) [B,K,OH/2,OW/2] of the max-pool after the convolution, dy is the pool's
-// output gradient, read through the pool (see conv_output_grad); else pooled and argmax are NULL.
-// Launch: grid (ceil(W/16) * ceil(H/16), ceil(C/4), B), block (16, 16, 1), dynamic shared 0.
-extern "C" __global__ void conv2d_backward_input(const float* dy, const float* pooled, const int* argmax,
-                                                 int relu_before, const float* w, float* dx,
-                                                 int B, int C, int H, int W, int K, int R, int pad)
+// One block of the input gradient: dx [B,C,H,W] (overwritten) from dy [B,K,OH,OW] and w [K,C,R,R],
+// dx[n,c,h,x] = sum_k sum_r,s dy[n,k,h+pad-r,x+pad-s] * w[k,c,r,s], for the 16x16 pixels of tile `tile` of
+// image n and the CONV_CPB channels of channel block `cblock`; (tx, ty) is the thread's pixel.
+__device__ __forceinline__ void conv2d_backward_input_block(int tile_index, int cblock, int n, int tx, int ty,
+                                                            float* tile, float* filt, const float* dy,
+                                                            const float* pooled, const int* argmax, int relu_before,
+                                                            const float* w, float* dx, int C, int H, int W, int K,
+                                                            int R, int pad)
 {
-    __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
-    __shared__ float filt[CONV_CPB * CONV_MAX_R * CONV_MAX_R];
     int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
     int tilesX = (W + CONV_TILE - 1) / CONV_TILE;
-    int y0 = (blockIdx.x / tilesX) * CONV_TILE, x0 = (blockIdx.x % tilesX) * CONV_TILE;
-    int c0 = blockIdx.y * CONV_CPB;
-    int n = blockIdx.z;
-    if (n >= B) return;  // the whole block: no barrier is left waiting
-    int tx = threadIdx.x, ty = threadIdx.y, tid = ty * CONV_TILE + tx;
+    int y0 = (tile_index / tilesX) * CONV_TILE, x0 = (tile_index % tilesX) * CONV_TILE;
+    int c0 = cblock * CONV_CPB;
+    int tid = ty * CONV_TILE + tx;
     int S = CONV_TILE + R - 1, RR = R * R;
     // tile row i holds dy row y0 + pad - (R-1) + i, so pixel (ty, tx) and tap (r, s) read
     // tile[(ty + R-1-r) * S + tx + R-1-s].
@@ -202,30 +198,25 @@ extern "C" __global__ void conv2d_backward_input(const float* dy, const float* p
         dx[(((size_t)n * C + c0 + q) * H + yy) * W + xx] = acc[q];
 }
 
-// x [B,C,H,W], dy [B,K,OH,OW] -> dw [K,C,R,R], db [K] (both overwritten):
-// dw[k,c,r,s] = sum_n,oy,ox dy[n,k,oy,ox] * x[n,c,oy+r-pad,ox+s-pad], db[k] = sum_n,oy,ox dy[n,k,oy,ox].
-// Block (k*C + c, r, z) sums over the samples of chunk z (of gridDim.z equal chunks of the batch) for
-// dw[k,c,r,0..R-1]; blocks (k*C + 0, R, z) do db[k] (blocks (k*C + c, R, z) with c > 0 exit at once). With
-// one chunk the block writes dw and db itself. With more (a small layer, e.g. conv1's 6x1x5x5, would
-// otherwise run a few dozen blocks), each block writes its sums to partials [K*C*(R+1), chunks, R] and
-// counts itself in tally [K*C*(R+1)] (zero before the launch, and left zero); the last block of a
-// (k, c, r) adds the chunks' sums in chunk order, so the result does not depend on which block is last.
-// pooled, argmax, relu_before: as conv2d_backward_input.
-// Launch: grid (K*C, R+1, chunks), block (256, 1, 1), dynamic shared 0.
-extern "C" __global__ void conv2d_backward_weight(const float* x, const float* dy, const float* pooled,
-                                                  const int* argmax, int relu_before, float* dw, float* db,
-                                                  float* partials, int* tally,
-                                                  int B, int C, int H, int W, int K, int R, int pad)
+// One block of the weight gradient: dw[k,c,r,0..R-1] (or db[k] when r == R, for c == 0 only; the block
+// of (k, c > 0, R) exits at once) summed over the samples of chunk `chunk` of `chunks` equal chunks of the
+// batch, dw[k,c,r,s] = sum_n,oy,ox dy[n,k,oy,ox] * x[n,c,oy+r-pad,ox+s-pad], db[k] = sum dy[n,k,oy,ox].
+// With one chunk the block writes dw and db itself. With more (a small layer, e.g. conv1's 6x1x5x5, would
+// otherwise run a few dozen blocks), it writes its sums to partials [K*C*(R+1), chunks, R] and counts
+// itself in tally [K*C*(R+1)] (zero before the launch, and left zero); the last block of a (k, c, r)
+// adds the chunks' sums in chunk order, so the result does not depend on which block finishes last.
+__device__ __forceinline__ void conv2d_backward_weight_block(int kc, int r, int chunk, int chunks, int tid,
+                                                             float (*partial)[CONV_RED_THREADS], const float* x,
+                                                             const float* dy, const float* pooled,
+                                                             const int* argmax, int relu_before, float* dw,
+                                                             float* db, float* partials, int* tally, int B, int C,
+                                                             int H, int W, int K, int R, int pad)
 {
-    __shared__ float partial[CONV_MAX_R][CONV_RED_THREADS];
     int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
-    int k = blockIdx.x / C, c = blockIdx.x % C;
-    int r = blockIdx.y;
+    int k = kc / C, c = kc % C;
     bool bias = r == R;
     if (bias && c != 0) return;
-    int tid = threadIdx.x;
     int taps = bias ? 1 : R;
-    int chunks = gridDim.z, chunk = blockIdx.z;
     int n0 = (int)((long long)B * chunk / chunks), n1 = (int)((long long)B * (chunk + 1) / chunks);
     float acc[CONV_MAX_R] = {};
     int total = (n1 - n0) * OH * OW;
@@ -257,7 +248,7 @@ extern "C" __global__ void conv2d_backward_weight(const float* x, const float* d
         for (int s = 0; s < taps; s++) out[s] = partial[s][0];
         return;
     }
-    int group = blockIdx.y * gridDim.x + blockIdx.x;
+    int group = r * K * C + kc;
     volatile float* mine = partials + ((size_t)group * chunks + chunk) * R;
     for (int s = 0; s < taps; s++) mine[s] = partial[s][0];
     __threadfence();
@@ -270,4 +261,39 @@ extern "C" __global__ void conv2d_backward_weight(const float* x, const float* d
         out[s] = sum;
     }
     tally[group] = 0;
+}
+
+// The backward pass of a convolution in one launch: the weight and bias gradients (dw [K,C,R,R], db [K],
+// both overwritten) and, unless dx is NULL, the input gradient (dx [B,C,H,W], overwritten) from x
+// [B,C,H,W], w [K,C,R,R] and dy [B,K,OH,OW], OH = H+2*pad-R+1, OW = W+2*pad-R+1. The first input_blocks
+// blocks (tiles of 16x16 pixels x CONV_CPB channels x B images; 0 without dx) compute dx, the rest one
+// (k*C + c, filter row r or R for the bias, chunk of the batch) each: the two need nothing of each other.
+// With argmax (and pooled) [B,K,OH/2,OW/2] of the max-pool after the convolution, dy is the pool's output
+// gradient, read through the pool (see conv_output_grad); else both are NULL. partials and tally: the
+// chunks' sums when chunks > 1 (see conv2d_backward_weight_block), else NULL.
+// Launch: grid (input_blocks + K*C*(R+1)*chunks, 1, 1), block (256, 1, 1), dynamic shared 0,
+// input_blocks = dx ? ceil(W/16) * ceil(H/16) * ceil(C/4) * B : 0.
+extern "C" __global__ void conv2d_backward(const float* x, const float* dy, const float* pooled, const int* argmax,
+                                           int relu_before, const float* w, float* dx, float* dw, float* db,
+                                           float* partials, int* tally, int chunks,
+                                           int B, int C, int H, int W, int K, int R, int pad)
+{
+    __shared__ float tile[CONV_HALO_TILE * CONV_HALO_TILE];
+    __shared__ float filt[CONV_CPB * CONV_MAX_R * CONV_MAX_R];
+    __shared__ float partial[CONV_MAX_R][CONV_RED_THREADS];
+    int tid = threadIdx.x;
+    int tiles = ((W + CONV_TILE - 1) / CONV_TILE) * ((H + CONV_TILE - 1) / CONV_TILE);
+    int cblocks = (C + CONV_CPB - 1) / CONV_CPB;
+    int input_blocks = dx ? tiles * cblocks * B : 0;
+    int b = blockIdx.x;
+    if (b < input_blocks) {
+        conv2d_backward_input_block(b % tiles, (b / tiles) % cblocks, b / (tiles * cblocks), tid % CONV_TILE,
+                                    tid / CONV_TILE, tile, filt, dy, pooled, argmax, relu_before, w, dx, C, H, W, K, R,
+                                    pad);
+        return;
+    }
+    b -= input_blocks;
+    int kc = b % (K * C), r = (b / (K * C)) % (R + 1), chunk = b / (K * C * (R + 1));
+    conv2d_backward_weight_block(kc, r, chunk, chunks, tid, partial, x, dy, pooled, argmax, relu_before, dw, db,
+                                 partials, tally, B, C, H, W, K, R, pad);
 }

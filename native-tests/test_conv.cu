@@ -1,4 +1,4 @@
-// conv2d_forward, conv2d_backward_input and conv2d_backward_weight against double-precision C++
+// conv2d_forward and conv2d_backward (input, weight and bias gradients) against double-precision C++
 // references: LeNet's shapes, odd sizes that cross tile borders, padding 0/1/2, odd and even R,
 // batch 1/7/64; the weight and bias gradients are also checked for bit-identical reruns. The fused
 // 2x2 max-pool (forward: pooled value and argmax bitwise as maxpool2x2_forward; backward: the gradient
@@ -84,8 +84,12 @@ static void run_case(Checker& check, const Shape& s, bool timed)
     DeviceBuffer<int> d_argmax(std::max<size_t>(np, 1)), d_argmax_ref(std::max<size_t>(np, 1));
     dim3 block(16, 16);
     dim3 grid_fwd(blocks_for(s.OW(), 16) * blocks_for(s.OH(), 16), blocks_for(s.K, 4), s.B);
-    dim3 grid_bwd_in(blocks_for(s.W, 16) * blocks_for(s.H, 16), blocks_for(s.C, 4), s.B);
-    dim3 grid_bwd_w(s.K * s.C, s.R + 1), block_bwd_w(256);
+    // conv2d_backward: the input-gradient blocks (when dx is given), then the weight-gradient blocks
+    unsigned input_blocks = blocks_for(s.W, 16) * blocks_for(s.H, 16) * blocks_for(s.C, 4) * s.B;
+    auto grid_bwd = [&](bool with_dx, int chunks) {
+        return dim3((with_dx ? input_blocks : 0) + (unsigned)(s.K * s.C * (s.R + 1) * chunks));
+    };
+    dim3 block_bwd(256);
     std::string name = "conv " + s.name();
     const float* no_pool = nullptr;
     const int* no_argmax = nullptr;
@@ -112,25 +116,21 @@ static void run_case(Checker& check, const Shape& s, bool timed)
                d_argmax.ptr, d_gconv.ptr, s.B, s.K, s.OH(), s.OW(), relu);
         std::vector<double> pdx, pdw, pdb;
         backward_ref(d_gconv.download(), pdx, pdw, pdb);
-        LAUNCH(conv2d_backward_input, grid_bwd_in, block, d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr, relu, d_w.ptr,
-               d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        LAUNCH(conv2d_backward, grid_bwd(true, 1), block_bwd, d_x.ptr, d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr, relu,
+               d_w.ptr, d_dx.ptr, d_dw.ptr, d_db.ptr, no_partials, no_tally, 1, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
         check.compare(name + " backward input through the pool" + r, d_dx.download(), pdx, 1e-4, 1e-4);
-        LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr,
-               relu, d_dw.ptr, d_db.ptr, no_partials, no_tally, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
         check.compare(name + " backward weight through the pool" + r, d_dw.download(), pdw, 1e-3, 1e-4);
         check.compare(name + " backward bias through the pool" + r, d_db.download(), pdb, 1e-3, 1e-4);
     }
-    LAUNCH(conv2d_backward_input, grid_bwd_in, block, d_dy.ptr, no_pool, no_argmax, 0, d_w.ptr, d_dx.ptr, s.B, s.C,
-           s.H, s.W, s.K, s.R, s.pad);
+    LAUNCH(conv2d_backward, grid_bwd(true, 1), block_bwd, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_w.ptr, d_dx.ptr,
+           d_dw.ptr, d_db.ptr, no_partials, no_tally, 1, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     check.compare(name + " backward input", d_dx.download(), dx_ref, 1e-4, 1e-4);
-
-    LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
-           d_db.ptr, no_partials, no_tally, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     std::vector<float> dw = d_dw.download(), db = d_db.download();
     check.compare(name + " backward weight", dw, dw_ref, 1e-3, 1e-4);
     check.compare(name + " backward bias", db, db_ref, 1e-3, 1e-4);
-    LAUNCH(conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
-           d_db.ptr, no_partials, no_tally, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+    // without dx: the weight-gradient blocks alone, the same bits
+    LAUNCH(conv2d_backward, grid_bwd(false, 1), block_bwd, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_w.ptr, nullptr,
+           d_dw.ptr, d_db.ptr, no_partials, no_tally, 1, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     check.same_bits(name + " backward weight twice", dw, d_dw.download());
     check.same_bits(name + " backward bias twice", db, d_db.download());
 
@@ -141,21 +141,21 @@ static void run_case(Checker& check, const Shape& s, bool timed)
         size_t groups = (size_t)s.K * s.C * (s.R + 1);
         DeviceBuffer<float> d_partials(groups * chunks * s.R);
         DeviceBuffer<int> d_tally(std::vector<int>(groups, 0));
-        dim3 grid_chunks(s.K * s.C, s.R + 1, chunks);
         std::string chunked = name + " backward weight in " + std::to_string(chunks) + " chunks";
-        LAUNCH(conv2d_backward_weight, grid_chunks, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
-               d_db.ptr, d_partials.ptr, d_tally.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        LAUNCH(conv2d_backward, grid_bwd(true, chunks), block_bwd, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_w.ptr,
+               d_dx.ptr, d_dw.ptr, d_db.ptr, d_partials.ptr, d_tally.ptr, chunks, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        check.compare(chunked + ": input", d_dx.download(), dx_ref, 1e-4, 1e-4);
         std::vector<float> dw_chunked = d_dw.download(), db_chunked = d_db.download();
         check.compare(chunked, dw_chunked, dw_ref, 1e-3, 1e-4);
         check.compare(chunked + " bias", db_chunked, db_ref, 1e-3, 1e-4);
         check.compare_exact(chunked + " tallies back at 0", d_tally.download(), std::vector<int>(groups, 0));
-        LAUNCH(conv2d_backward_weight, grid_chunks, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr,
-               d_db.ptr, d_partials.ptr, d_tally.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        LAUNCH(conv2d_backward, grid_bwd(false, chunks), block_bwd, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_w.ptr,
+               nullptr, d_dw.ptr, d_db.ptr, d_partials.ptr, d_tally.ptr, chunks, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
         check.same_bits(chunked + " twice", dw_chunked, d_dw.download());
         if (timed)
-            TIME(chunked, 2.0 * s.B * s.K * s.C * s.OH() * s.OW() * s.R * s.R, "GFLOP/s", conv2d_backward_weight,
-                 grid_chunks, block_bwd_w, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr, d_db.ptr, d_partials.ptr,
-                 d_tally.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+            TIME(chunked + " with the input gradient", 4.0 * s.B * s.K * s.C * s.OH() * s.OW() * s.R * s.R, "GFLOP/s",
+                 conv2d_backward, grid_bwd(true, chunks), block_bwd, d_x.ptr, d_dy.ptr, no_pool, no_argmax, 0, d_w.ptr,
+                 d_dx.ptr, d_dw.ptr, d_db.ptr, d_partials.ptr, d_tally.ptr, chunks, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     }
 
     if (timed) {
@@ -164,12 +164,12 @@ static void run_case(Checker& check, const Shape& s, bool timed)
              d_y.ptr, nullptr, nullptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad, 1);
         TIME(name + " forward with the pool", 2 * taps, "GFLOP/s", conv2d_forward, grid_fwd, block, d_x.ptr, d_w.ptr,
              d_b.ptr, d_y.ptr, d_pooled.ptr, d_argmax.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad, 1);
-        TIME(name + " backward input", 2 * taps, "GFLOP/s", conv2d_backward_input, grid_bwd_in, block, d_dy.ptr,
-             no_pool, no_argmax, 0, d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
-        TIME(name + " backward input through the pool", 2 * taps, "GFLOP/s", conv2d_backward_input, grid_bwd_in, block,
-             d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr, 1, d_w.ptr, d_dx.ptr, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
-        TIME(name + " backward weight", 2 * taps, "GFLOP/s", conv2d_backward_weight, grid_bwd_w, block_bwd_w, d_x.ptr,
-             d_dy.ptr, no_pool, no_argmax, 0, d_dw.ptr, d_db.ptr, no_partials, no_tally, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
+        TIME(name + " backward", 4 * taps, "GFLOP/s", conv2d_backward, grid_bwd(true, 1), block_bwd, d_x.ptr, d_dy.ptr,
+             no_pool, no_argmax, 0, d_w.ptr, d_dx.ptr, d_dw.ptr, d_db.ptr, no_partials, no_tally, 1, s.B, s.C, s.H, s.W,
+             s.K, s.R, s.pad);
+        TIME(name + " backward through the pool", 4 * taps, "GFLOP/s", conv2d_backward, grid_bwd(true, 1), block_bwd,
+             d_x.ptr, d_dpooled.ptr, d_pooled.ptr, d_argmax.ptr, 1, d_w.ptr, d_dx.ptr, d_dw.ptr, d_db.ptr, no_partials,
+             no_tally, 1, s.B, s.C, s.H, s.W, s.K, s.R, s.pad);
     }
 }
 

@@ -305,28 +305,36 @@ public final class CudaBackend implements Backend {
         convBackward(s, x, w, dPooled, pooled, argmax, reluBefore, dx, dw, db);
     }
 
-    /** With pooled (and argmax), g is the pool's output gradient, read through the pool; else the conv output's. */
+    /**
+     * One launch: the input gradient's blocks (when dx is wanted) and the weight gradient's blocks in one
+     * grid. With pooled (and argmax), g is the pool's output gradient, read through the pool; else the conv
+     * output's.
+     */
     private void convBackward(ConvShape s, Tensor x, Tensor w, Tensor g, Tensor pooled, Tensor argmax,
                               boolean reluBefore, Tensor dx, Tensor dw, Tensor db) {
-        DevicePtr pooledPtr = pooled == null ? DevicePtr.NULL : ptr(pooled, DType.F32);
-        DevicePtr argmaxPtr = argmax == null ? DevicePtr.NULL : ptr(argmax, DType.I32);
         if (dx != null) {
             sameShape(dx, x);
-            launch(Kernel.CONV2D_BACKWARD_INPUT, convTiles(s.h, s.w, s.c, s.b),
-                    ptr(g, DType.F32), pooledPtr, argmaxPtr, flag(reluBefore), ptr(w, DType.F32), ptr(dx, DType.F32),
-                    s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
         }
         sameShape(dw, w);
         if (db.size() != s.k) {
             throw new IllegalArgumentException("conv2d bias gradient " + db + " should have " + s.k + " elements");
         }
-        // one block per (k*C + c, filter row r), plus row R for the bias gradient, per chunk of the batch
+        // the input gradient: tiles of 16x16 pixels x CONV_CPB channels per image; the weight gradient: one
+        // block per (k*C + c, filter row r, or R for the bias) per chunk of the batch
+        long inputBlocks = dx == null ? 0 : (long) LaunchConfig.blocks(s.w, CONV_TILE) * LaunchConfig.blocks(s.h, CONV_TILE)
+                * LaunchConfig.blocks(s.c, CONV_CPB) * s.b;
         int groups = s.k * s.c * (s.r + 1);
         int chunks = Math.min(s.b, Math.max(1, (CONV_WEIGHT_BLOCKS + groups - 1) / groups));
-        launch(Kernel.CONV2D_BACKWARD_WEIGHT, new LaunchConfig(s.k * s.c, s.r + 1, chunks, BLOCK, 1, 1, 0),
-                ptr(x, DType.F32), ptr(g, DType.F32), pooledPtr, argmaxPtr, flag(reluBefore), ptr(dw, DType.F32),
-                ptr(db, DType.F32), chunks == 1 ? DevicePtr.NULL : weightPartials,
-                chunks == 1 ? DevicePtr.NULL : weightTallies, s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
+        long blocks = inputBlocks + (long) groups * chunks;
+        if (blocks > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("conv2d backward of " + x + " needs " + blocks + " blocks");
+        }
+        launch(Kernel.CONV2D_BACKWARD, new LaunchConfig((int) blocks, 1, 1, BLOCK, 1, 1, 0),
+                ptr(x, DType.F32), ptr(g, DType.F32), pooled == null ? DevicePtr.NULL : ptr(pooled, DType.F32),
+                argmax == null ? DevicePtr.NULL : ptr(argmax, DType.I32), flag(reluBefore), ptr(w, DType.F32),
+                dx == null ? DevicePtr.NULL : ptr(dx, DType.F32), ptr(dw, DType.F32), ptr(db, DType.F32),
+                chunks == 1 ? DevicePtr.NULL : weightPartials, chunks == 1 ? DevicePtr.NULL : weightTallies, chunks,
+                s.b, s.c, s.h, s.w, s.k, s.r, s.pad);
     }
 
     @Override

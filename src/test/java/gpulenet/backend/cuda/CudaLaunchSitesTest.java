@@ -57,9 +57,8 @@ class CudaLaunchSitesTest {
         }
 
         int sites = cuda.blocksAfter[0];
-        // gather, conv1 + pool1, conv2 + pool2, the head and its reduction, conv2's two backward kernels,
-        // conv1's weight gradient, SGD
-        assertEquals(9, sites, "LeNet-5's step has a launch site per op");
+        // gather, conv1 + pool1, conv2 + pool2, the head and its reduction, the backward of conv2 and of conv1, SGD
+        assertEquals(8, sites, "LeNet-5's step has a launch site per op");
         for (int s = 1; s < SCHEDULE.length; s++) {
             assertEquals(sites, cuda.blocksAfter[s], "step " + s + " made argument blocks; its sites exist since step 0");
         }
