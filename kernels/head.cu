@@ -7,7 +7,9 @@
 // Worth it while the head is small (LeNet-5's 400-120-84-10 at batch 64: 16 blocks of 4 samples);
 // the host decides, and runs the unfused launches for large heads and batches.
 
-#define HEAD_THREADS 256
+#include "softmax_xent.cuh"
+
+#define HEAD_THREADS XENT_THREADS
 #define HEAD_MAX_LAYERS 3
 
 // Layer l (1..layers) of the head: in_l = out_{l-1} (in_1 = in0), out_l; weights params[w_off_l ..] as
@@ -65,20 +67,11 @@ extern "C" __global__ void linear_head_step(const float* x0, int in0, int x0_rel
     const int last = layers - 1, K = out[last];
     for (int s = first + tid; s < first + count; s += HEAD_THREADS) {
         const float* z = y[last] + (size_t)s * K;
-        int best = 0;
-        float m = z[0];
-        for (int j = 1; j < K; j++)
-            if (z[j] > m) { m = z[j]; best = j; }
-        float sum = 0.0f;
-        for (int j = 0; j < K; j++) sum += expf(z[j] - m);
-        int label = labels[s];
-        row_stats[2 * s] = logf(sum) - (z[label] - m);
-        row_stats[2 * s + 1] = best == label ? 1.0f : 0.0f;
-        float scale = 1.0f / ((float)B * sum);
-        for (int j = 0; j < K; j++) {
-            float d = expf(z[j] - m) * scale - (j == label ? 1.0f / (float)B : 0.0f);
-            g[last][(size_t)s * K + j] = (relu[last] && !(z[j] > 0.0f)) ? 0.0f : d;
-        }
+        float* dz = g[last] + (size_t)s * K;
+        row_stats[2 * s] = xent_row(z, K, labels[s], B, dz, &row_stats[2 * s + 1]);
+        if (relu[last])
+            for (int j = 0; j < K; j++)
+                if (!(z[j] > 0.0f)) dz[j] = 0.0f;
     }
     __syncthreads();
 
@@ -123,8 +116,8 @@ extern "C" __global__ void linear_head_step(const float* x0, int in0, int x0_rel
 extern "C" __global__ void head_reduce(const float* partials, int groups, int n, float* out,
                                        const float* row_stats, int B, float* stats)
 {
-    __shared__ float loss_part[HEAD_THREADS];
-    __shared__ float correct_part[HEAD_THREADS];
+    __shared__ float loss_part[XENT_THREADS];
+    __shared__ float correct_part[XENT_THREADS];
     int tid = threadIdx.x;
     int i = blockIdx.x * HEAD_THREADS + tid;
     if (i < n) {
@@ -138,18 +131,5 @@ extern "C" __global__ void head_reduce(const float* partials, int groups, int n,
         loss += row_stats[2 * r];
         correct += row_stats[2 * r + 1];
     }
-    loss_part[tid] = loss;
-    correct_part[tid] = correct;
-    __syncthreads();
-    for (int half = HEAD_THREADS / 2; half > 0; half >>= 1) {
-        if (tid < half) {
-            loss_part[tid] += loss_part[tid + half];
-            correct_part[tid] += correct_part[tid + half];
-        }
-        __syncthreads();
-    }
-    if (tid == 0) {
-        stats[0] += loss_part[0];
-        stats[1] += correct_part[0];
-    }
+    xent_block_sum(loss, correct, loss_part, correct_part, stats);
 }
