@@ -79,15 +79,15 @@ public final class StepScalars {
         return readCounters(backend, counters)[1];
     }
 
-    /** Row counters[0] of a schedule, read back. */
+    /** Row counters[0] of a schedule, read back (that row alone, through a view). */
     static float[] scheduleRow(Backend backend, Tensor schedule, Tensor counters) {
         int step = stepInEpoch(backend, counters);
         if (schedule.rank() != 2 || schedule.dim(1) != COLUMNS || step < 0 || step >= schedule.dim(0)) {
             throw new IllegalArgumentException("step " + step + " of the epoch is outside the schedule " + schedule);
         }
-        float[] all = new float[(int) schedule.size()];
-        backend.download(schedule, all);
-        return Arrays.copyOfRange(all, step * COLUMNS, (step + 1) * COLUMNS);
+        float[] row = new float[COLUMNS];
+        backend.download(backend.view(schedule, (long) step * COLUMNS, COLUMNS), row);
+        return row;
     }
 
     static int[] readCounters(Backend backend, Tensor counters) {
