@@ -31,9 +31,12 @@ import java.util.Map;
  *       backward masks by the pooled value, Linear's by its input, through a Flatten), else it runs in
  *       place on the gradient;</li>
  *   <li>Flatten is a view, and Dropout2d and a ReLU that follows anything else run in place;</li>
+ *   <li>a Conv2d followed by a MaxPool2d runs as one op forward and one backward, and the first Conv2d
+ *       of a pass that gathers its batch takes the gather with it;</li>
  *   <li>in a training pass, the Linear layers at the end of the network (the head) run with the loss and
- *       their backward as one {@link Backend#linearHeadStep}, which a backend may fuse into a few launches.</li>
+ *       their backward as one {@link Backend#linearHeadStep};</li>
  * </ul>
+ * Those last ops have defaults that run the plain ops in turn; a backend may fuse them (the CUDA backend does).
  * After {@link #backward}, the gradient kept for a Conv2d or Linear is that of its output before its ReLU.
  */
 public final class Network {
@@ -312,19 +315,7 @@ public final class Network {
 
     /** {@link #drawDropoutMasks(int, long, long)} at the step the counters of {@code scalars} hold when it runs. */
     public void drawDropoutMasks(int batch, long seed, StepScalars scalars) {
-        Views v = views(batch);
-        int k = 0;
-        for (int i = 0; i < units.size(); i++) {
-            if (v.mask[i] != null) {
-                backend.dropout2dMask(v.mask[i], layerSeed(seed, k), scalars.counters(), ((Dropout2d) units.get(i).layer).p());
-                k++;
-            }
-        }
-    }
-
-    /** Each Dropout2d layer after the first mixes its index into the seed. */
-    private static long layerSeed(long seed, int k) {
-        return seed ^ (k * 0x9E3779B97F4A7C15L);
+        forEachDropout(batch, seed, (mask, layerSeed, p) -> backend.dropout2dMask(mask, layerSeed, scalars.counters(), p));
     }
 
     /**
@@ -332,12 +323,20 @@ public final class Network {
      * resumed run. Each Dropout2d layer after the first mixes its index into the seed.
      */
     public void drawDropoutMasks(int batch, long seed, long step) {
+        forEachDropout(batch, seed, (mask, layerSeed, p) -> backend.dropout2dMask(mask, layerSeed, step, p));
+    }
+
+    /** How one Dropout2d layer's mask is drawn: its tensor, its seed, its p. */
+    private interface MaskDraw {
+        void draw(Tensor mask, long layerSeed, float p);
+    }
+
+    private void forEachDropout(int batch, long seed, MaskDraw draw) {
         Views v = views(batch);
         int k = 0;
         for (int i = 0; i < units.size(); i++) {
             if (v.mask[i] != null) {
-                float p = ((Dropout2d) units.get(i).layer).p();
-                backend.dropout2dMask(v.mask[i], layerSeed(seed, k), step, p);
+                draw.draw(v.mask[i], seed ^ (k * 0x9E3779B97F4A7C15L), ((Dropout2d) units.get(i).layer).p());
                 k++;
             }
         }
