@@ -1,11 +1,11 @@
 package gpulenet.backend;
 
-import gpulenet.InputException;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.backend.cuda.CudaBackend;
 import gpulenet.backend.cuda.CudaUnavailableException;
 import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.backend.cuda.KernelBuildId;
+import gpulenet.io.InputException;
 
 import java.util.function.Function;
 

@@ -1,10 +1,10 @@
 package gpulenet.cli;
 
-import gpulenet.InputException;
-import picocli.CommandLine;
+import gpulenet.io.InputException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 

@@ -1,9 +1,9 @@
 package gpulenet.cli;
 
-import gpulenet.AtomicFile;
-import gpulenet.InputException;
-import gpulenet.IoReasons;
 import gpulenet.data.Dataset;
+import gpulenet.io.AtomicFile;
+import gpulenet.io.InputException;
+import gpulenet.io.IoReasons;
 import gpulenet.train.EpochSummary;
 import gpulenet.train.TrainingListener;
 import org.knowm.xchart.BitmapEncoder;
@@ -18,7 +18,6 @@ import org.knowm.xchart.style.CategoryStyler;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -32,6 +31,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import javax.imageio.ImageIO;
 
 /**
  * The PNG pictures of train --plot (training curves) and eval --confusion / --errors (the confusion matrix as a

@@ -1,9 +1,9 @@
 package gpulenet.cli;
 
-import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.data.DigitImage;
-import gpulenet.model.Checkpoint;
+import gpulenet.format.Checkpoint;
+import gpulenet.io.InputException;
 import gpulenet.model.Model;
 import gpulenet.model.Parameters;
 import gpulenet.model.Presets;

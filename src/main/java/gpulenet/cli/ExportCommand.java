@@ -1,11 +1,11 @@
 package gpulenet.cli;
 
-import gpulenet.AtomicFile;
-import gpulenet.InputException;
-import gpulenet.IoReasons;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.format.OnnxExport;
+import gpulenet.io.AtomicFile;
+import gpulenet.io.InputException;
+import gpulenet.io.IoReasons;
 import gpulenet.model.Model;
-import gpulenet.model.OnnxExport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,6 +1,6 @@
 package gpulenet.cli;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 import gpulenet.model.InputTransform;
 import gpulenet.model.Model;
 import gpulenet.model.Presets;

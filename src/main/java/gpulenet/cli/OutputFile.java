@@ -1,8 +1,8 @@
 package gpulenet.cli;
 
-import gpulenet.AtomicFile;
-import gpulenet.InputException;
-import gpulenet.IoReasons;
+import gpulenet.io.AtomicFile;
+import gpulenet.io.InputException;
+import gpulenet.io.IoReasons;
 
 import java.io.IOException;
 import java.nio.file.Path;

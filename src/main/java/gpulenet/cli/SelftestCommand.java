@@ -1,19 +1,19 @@
 package gpulenet.cli;
 
-import gpulenet.InputException;
-import gpulenet.backend.BackendComparison;
 import gpulenet.backend.BackendComparison.Row;
+import gpulenet.backend.BackendComparison;
 import gpulenet.backend.Backends;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.backend.cuda.CudaBackend;
 import gpulenet.backend.cuda.CudaUnavailableException;
 import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.data.DataSets;
+import gpulenet.io.InputException;
 import gpulenet.model.Model;
 import gpulenet.model.Presets;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 

@@ -1,10 +1,10 @@
 package gpulenet.cli;
 
-import gpulenet.InputException;
-import gpulenet.IoReasons;
 import gpulenet.backend.Backend;
 import gpulenet.data.DataSets;
-import gpulenet.model.Checkpoint;
+import gpulenet.format.Checkpoint;
+import gpulenet.io.InputException;
+import gpulenet.io.IoReasons;
 import gpulenet.model.Model;
 import gpulenet.model.Presets;
 import gpulenet.train.MetricsLog;

@@ -1,8 +1,8 @@
 package gpulenet.data;
 
-import gpulenet.InputException;
-import gpulenet.InputFiles;
 import gpulenet.data.IdxReader.IdxArray;
+import gpulenet.io.InputException;
+import gpulenet.io.InputFiles;
 
 import java.io.IOException;
 import java.io.InputStream;

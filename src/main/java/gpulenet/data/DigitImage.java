@@ -1,13 +1,9 @@
 package gpulenet.data;
 
-import gpulenet.InputException;
-import gpulenet.InputFiles;
-import gpulenet.IoReasons;
+import gpulenet.io.InputException;
+import gpulenet.io.InputFiles;
+import gpulenet.io.IoReasons;
 
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
-import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ComponentColorModel;
@@ -20,6 +16,10 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * A picture of a handwritten digit, from any image file javax.imageio reads (PNG, JPEG, BMP, GIF; any size,

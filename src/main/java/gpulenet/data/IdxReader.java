@@ -1,8 +1,8 @@
 package gpulenet.data;
 
-import gpulenet.InputException;
-import gpulenet.InputFiles;
-import gpulenet.IoReasons;
+import gpulenet.io.InputException;
+import gpulenet.io.InputFiles;
+import gpulenet.io.IoReasons;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 
 import java.io.BufferedInputStream;

@@ -1,9 +1,9 @@
 package gpulenet.model;
 
-import gpulenet.InputException;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
 import gpulenet.data.Resize;
+import gpulenet.io.InputException;
 
 import java.util.Locale;
 

@@ -1,14 +1,14 @@
 package gpulenet.model;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 import gpulenet.model.layer.Layer;
 import gpulenet.model.layer.ParameterShape;
 import gpulenet.model.layer.Shapes;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.HashSet;
 
 /**
  * A network as data: its name (a preset's, or the file it was read from), its layers in the order they

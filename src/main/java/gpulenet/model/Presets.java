@@ -1,6 +1,6 @@
 package gpulenet.model;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 import gpulenet.model.layer.Conv2d;
 import gpulenet.model.layer.Dropout2d;
 import gpulenet.model.layer.Flatten;

@@ -1,6 +1,6 @@
 package gpulenet.optim;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 import gpulenet.model.Parameters;
 
 import java.util.List;

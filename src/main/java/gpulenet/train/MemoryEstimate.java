@@ -1,11 +1,11 @@
 package gpulenet.train;
 
-import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.FreeMemory;
 import gpulenet.backend.SizingBackend;
 import gpulenet.backend.Tensor;
 import gpulenet.data.DataSets;
+import gpulenet.io.InputException;
 import gpulenet.model.Model;
 import gpulenet.model.Network;
 import gpulenet.model.Parameters;

@@ -3,8 +3,8 @@ package gpulenet.train;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
-import gpulenet.InputException;
-import gpulenet.IoReasons;
+import gpulenet.io.InputException;
+import gpulenet.io.IoReasons;
 
 import java.io.IOException;
 import java.io.OutputStream;

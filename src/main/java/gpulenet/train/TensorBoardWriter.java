@@ -1,7 +1,7 @@
 package gpulenet.train;
 
-import gpulenet.InputException;
-import gpulenet.IoReasons;
+import gpulenet.io.InputException;
+import gpulenet.io.IoReasons;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

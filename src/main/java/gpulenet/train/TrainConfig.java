@@ -1,6 +1,6 @@
 package gpulenet.train;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 import gpulenet.optim.Optimizers;
 import gpulenet.optim.Sgd;
 

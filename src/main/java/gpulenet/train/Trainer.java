@@ -1,20 +1,20 @@
 package gpulenet.train;
 
-import gpulenet.InputException;
+import com.google.gson.Gson;
+import com.google.gson.JsonParseException;
+import com.google.gson.reflect.TypeToken;
 import gpulenet.backend.Backend;
 import gpulenet.backend.StepScalars;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
-import gpulenet.model.Checkpoint;
+import gpulenet.format.Checkpoint;
+import gpulenet.io.InputException;
 import gpulenet.model.Model;
 import gpulenet.model.Network;
 import gpulenet.model.Parameters;
 import gpulenet.model.Presets;
 import gpulenet.optim.Optimizer;
 import gpulenet.optim.Optimizers;
-import com.google.gson.Gson;
-import com.google.gson.JsonParseException;
-import com.google.gson.reflect.TypeToken;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;

@@ -1,6 +1,6 @@
 package gpulenet.backend;
 
-import gpulenet.model.Safetensors;
+import gpulenet.format.Safetensors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,9 +1,9 @@
 package gpulenet.backend;
 
-import gpulenet.InputException;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.backend.cuda.CudaUnavailableException;
 import gpulenet.backend.cuda.GemmChoice;
+import gpulenet.io.InputException;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -3,7 +3,7 @@ package gpulenet.backend;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import gpulenet.model.Safetensors;
+import gpulenet.format.Safetensors;
 
 import java.net.URISyntaxException;
 import java.nio.file.Path;

@@ -5,7 +5,7 @@ import com.google.gson.JsonParser;
 import gpulenet.SystemPython;
 import gpulenet.cli.AppTest.Run;
 import gpulenet.data.DataSets;
-import gpulenet.model.Safetensors;
+import gpulenet.format.Safetensors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

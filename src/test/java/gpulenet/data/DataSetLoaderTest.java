@@ -1,5 +1,18 @@
 package gpulenet.data;
 
+import gpulenet.SpecialFiles;
+import gpulenet.io.InputException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
 import static gpulenet.data.DataSetLoader.TEST_IMAGES;
 import static gpulenet.data.DataSetLoader.TEST_LABELS;
 import static gpulenet.data.DataSetLoader.TRAIN_IMAGES;
@@ -14,18 +27,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import gpulenet.InputException;
-import gpulenet.SpecialFiles;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Small synthetic data sets in the MNIST layout (as Fashion-MNIST ships), valid and broken. */
 class DataSetLoaderTest {

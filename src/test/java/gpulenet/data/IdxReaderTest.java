@@ -1,5 +1,15 @@
 package gpulenet.data;
 
+import gpulenet.SpecialFiles;
+import gpulenet.data.IdxReader.IdxArray;
+import gpulenet.io.InputException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
 import static gpulenet.data.IdxFiles.gzip;
 import static gpulenet.data.IdxFiles.idx;
 import static gpulenet.data.IdxFiles.images;
@@ -10,15 +20,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import gpulenet.InputException;
-import gpulenet.SpecialFiles;
-import gpulenet.data.IdxReader.IdxArray;
-import java.nio.file.Path;
-import java.util.Arrays;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 class IdxReaderTest {
     @TempDir

@@ -1,6 +1,6 @@
 package gpulenet.data;
 
-import gpulenet.model.Safetensors;
+import gpulenet.format.Safetensors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 

@@ -1,9 +1,10 @@
 package gpulenet.model;
 
-import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.Dataset;
+import gpulenet.format.ModelCodec;
+import gpulenet.io.InputException;
 import gpulenet.model.layer.Conv2d;
 import gpulenet.model.layer.Dropout2d;
 import gpulenet.model.layer.Flatten;

@@ -2,6 +2,7 @@ package gpulenet.model;
 
 import gpulenet.backend.Backend;
 import gpulenet.backend.SizingBackend;
+import gpulenet.format.Checkpoint;
 import gpulenet.optim.Optimizer;
 import gpulenet.optim.Sgd;
 

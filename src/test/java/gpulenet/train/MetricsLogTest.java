@@ -2,9 +2,9 @@ package gpulenet.train;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.io.InputException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,12 +1,12 @@
 package gpulenet.train;
 
-import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.Tensor;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
-import gpulenet.model.Checkpoint;
+import gpulenet.format.Checkpoint;
+import gpulenet.io.InputException;
 import gpulenet.model.Parameters;
 import gpulenet.model.Presets;
 import gpulenet.model.TestModels;

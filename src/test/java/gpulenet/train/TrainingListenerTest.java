@@ -1,9 +1,9 @@
 package gpulenet.train;
 
-import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
+import gpulenet.io.InputException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,17 +1,18 @@
 package gpulenet.backend.cuda;
 
-import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.BatchSource;
 import gpulenet.backend.CaptureFailedException;
-import gpulenet.backend.Replay;
 import gpulenet.backend.DType;
-import gpulenet.backend.HostScalars;
 import gpulenet.backend.FreeMemory;
 import gpulenet.backend.HeadLayer;
+import gpulenet.backend.HostScalars;
+import gpulenet.backend.Replay;
 import gpulenet.backend.SizingBackend;
 import gpulenet.backend.StepScalars;
 import gpulenet.backend.Tensor;
+import gpulenet.io.InputException;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

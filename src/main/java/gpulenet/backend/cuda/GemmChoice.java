@@ -1,6 +1,7 @@
 package gpulenet.backend.cuda;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
+
 import java.util.Locale;
 
 /** Which GEMM the linear layers use: cuBLAS, our sgemm kernel, or cuBLAS where it loads and the kernel otherwise. */

@@ -1,8 +1,8 @@
 package gpulenet.model.layer;
 
-import gpulenet.InputException;
-import gpulenet.InputFiles;
-import gpulenet.IoReasons;
+import gpulenet.io.InputException;
+import gpulenet.io.InputFiles;
+import gpulenet.io.IoReasons;
 
 import java.io.IOException;
 import java.nio.charset.MalformedInputException;

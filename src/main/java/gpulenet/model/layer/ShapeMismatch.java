@@ -1,6 +1,6 @@
 package gpulenet.model.layer;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 
 import java.util.Arrays;
 

@@ -1,15 +1,15 @@
 package gpulenet.backend.cuda;
 
+import gpulenet.backend.DType;
+import gpulenet.backend.Tensor;
+import gpulenet.io.InputException;
+import org.junit.jupiter.api.Test;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import gpulenet.InputException;
-import gpulenet.backend.DType;
-import gpulenet.backend.Tensor;
-import org.junit.jupiter.api.Test;
 
 /** GEMM choice, memory and views of the CUDA backend (no kernel launches). */
 class CudaBackendSetupTest {

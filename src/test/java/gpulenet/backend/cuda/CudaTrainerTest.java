@@ -1,25 +1,25 @@
 package gpulenet.backend.cuda;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import gpulenet.InputException;
-
 import gpulenet.backend.Backend;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
+import gpulenet.io.InputException;
 import gpulenet.train.EpochSummary;
 import gpulenet.train.TrainConfig;
 import gpulenet.train.Trainer;
+import org.junit.jupiter.api.Test;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Trainer on the CUDA backend (emulated driver, sgemm kernel) against the CPU backend on a slice of

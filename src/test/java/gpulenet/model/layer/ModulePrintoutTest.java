@@ -1,6 +1,6 @@
 package gpulenet.model.layer;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

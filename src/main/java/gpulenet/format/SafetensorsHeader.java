@@ -1,4 +1,4 @@
-package gpulenet.model;
+package gpulenet.format;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -8,7 +8,7 @@ import com.google.gson.JsonPrimitive;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 
 import java.io.IOException;
 import java.io.StringReader;

@@ -1,7 +1,8 @@
-package gpulenet.model;
+package gpulenet.format;
 
-import gpulenet.InputException;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.io.InputException;
+import gpulenet.model.TestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

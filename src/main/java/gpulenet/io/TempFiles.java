@@ -1,4 +1,4 @@
-package gpulenet;
+package gpulenet.io;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

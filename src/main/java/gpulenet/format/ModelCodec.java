@@ -1,4 +1,4 @@
-package gpulenet.model;
+package gpulenet.format;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
@@ -6,7 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import gpulenet.InputException;
+import gpulenet.io.InputException;
 import gpulenet.model.layer.Conv2d;
 import gpulenet.model.layer.Dropout2d;
 import gpulenet.model.layer.Flatten;

@@ -1,4 +1,4 @@
-package gpulenet;
+package gpulenet.io;
 
 /**
  * Bad input from the user: a missing or malformed file, a bad flag value, an unusable checkpoint, a

@@ -1,8 +1,11 @@
-package gpulenet.model;
+package gpulenet.format;
 
-import gpulenet.InputException;
-import gpulenet.IoReasons;
 import gpulenet.backend.Tensor;
+import gpulenet.io.InputException;
+import gpulenet.io.IoReasons;
+import gpulenet.model.InputTransform;
+import gpulenet.model.Model;
+import gpulenet.model.Parameters;
 import gpulenet.model.layer.Shapes;
 import gpulenet.optim.Optimizer;
 

@@ -1,8 +1,12 @@
-package gpulenet.model;
+package gpulenet.format;
 
-import gpulenet.InputException;
 import gpulenet.backend.Backend;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.io.InputException;
+import gpulenet.model.Model;
+import gpulenet.model.Parameters;
+import gpulenet.model.Presets;
+import gpulenet.model.TestModels;
 import gpulenet.optim.Adam;
 import gpulenet.optim.Sgd;
 import org.junit.jupiter.api.AfterEach;

@@ -1,10 +1,10 @@
-package gpulenet.model;
+package gpulenet.format;
 
 import com.google.gson.Gson;
-import gpulenet.AtomicFile;
-import gpulenet.InputException;
-import gpulenet.InputFiles;
-import gpulenet.IoReasons;
+import gpulenet.io.AtomicFile;
+import gpulenet.io.InputException;
+import gpulenet.io.InputFiles;
+import gpulenet.io.IoReasons;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

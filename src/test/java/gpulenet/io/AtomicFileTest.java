@@ -1,5 +1,6 @@
-package gpulenet;
+package gpulenet.io;
 
+import gpulenet.SpecialFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,6 +1,9 @@
-package gpulenet.model;
+package gpulenet.format;
 
-import gpulenet.InputException;
+import gpulenet.io.InputException;
+import gpulenet.model.InputTransform;
+import gpulenet.model.Model;
+import gpulenet.model.Parameters;
 import gpulenet.model.layer.Conv2d;
 import gpulenet.model.layer.Dropout2d;
 import gpulenet.model.layer.Flatten;

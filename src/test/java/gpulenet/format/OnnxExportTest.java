@@ -1,4 +1,4 @@
-package gpulenet.model;
+package gpulenet.format;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxModelMetadata;
@@ -11,6 +11,11 @@ import gpulenet.backend.SizingBackend;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
+import gpulenet.model.InputTransform;
+import gpulenet.model.Model;
+import gpulenet.model.Network;
+import gpulenet.model.Parameters;
+import gpulenet.model.Presets;
 import gpulenet.model.layer.ModulePrintout;
 import gpulenet.optim.Sgd;
 import gpulenet.train.DeviceDataset;

@@ -1,4 +1,4 @@
-package gpulenet;
+package gpulenet.io;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package gpulenet;
+package gpulenet.io;
 
 import java.io.EOFException;
 import java.io.IOException;

@@ -1,7 +1,7 @@
-package gpulenet.model;
+package gpulenet.format;
 
-import gpulenet.InputException;
 import gpulenet.SpecialFiles;
+import gpulenet.io.InputException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

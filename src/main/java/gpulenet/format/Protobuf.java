@@ -1,4 +1,4 @@
-package gpulenet.model;
+package gpulenet.format;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
