@@ -37,7 +37,7 @@ MVN ?= mvn -B -q
 MVN_TEST ?= mvn -B -ntp
 JAR := target/gpu-lenet.jar
 
-.PHONY: run test jar bench docker kernels check-ptx native-test native-test-emu native-test-gpu \
+.PHONY: run test jar bench docker docker-test kernels check-ptx native-test native-test-emu native-test-gpu \
         native-test-gpu-build emu-lib
 
 # The main job: build the jar and train with the defaults (GPU when usable, else CPU).
@@ -71,8 +71,14 @@ bench: jar
 	java -jar $(JAR) bench --batch-sizes 64,256,1024 $(if $(MODELS),--model $(MODELS)) \
 	  $(if $(PYTORCH_SCRIPT),--pytorch "$(TORCH_PYTHON) $(PYTORCH_SCRIPT)")
 
+# The image (docker/Dockerfile) with docker or podman, whichever works here; see the README's Docker section.
 docker:
-	docker build -f docker/Dockerfile -t gpu-lenet .
+	docker/build.sh >/dev/null
+
+# Builds the image, then runs the jar's commands in it without a GPU (minutes; root where podman or mmdebstrap
+# must be installed). Not part of `make test`.
+docker-test:
+	docker/test.sh
 
 kernels: $(PTX)
 
