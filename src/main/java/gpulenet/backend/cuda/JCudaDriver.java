@@ -205,10 +205,7 @@ public final class JCudaDriver implements CudaDriver {
         try {
             cuInit(0);
         } catch (CudaException e) {
-            String code = e.getMessage();
-            throw new CudaUnavailableException(code.contains("CUDA_ERROR_NO_DEVICE")
-                    ? "no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)"
-                    : "the CUDA driver is installed but cuInit failed with " + code);
+            throw new CudaUnavailableException(cuInitFailure(e.getMessage()));
         }
         int[] count = {0};
         CUdevice device = new CUdevice();
@@ -261,6 +258,21 @@ public final class JCudaDriver implements CudaDriver {
         }
     }
 
+    /** Without libcuda.so.1: a host without the NVIDIA driver, or a container started without the GPUs. */
+    static final String NO_DRIVER_LIBRARY = "no CUDA driver: libcuda.so.1 (the NVIDIA driver library) is not installed"
+            + " (install the NVIDIA driver; in a container: docker run --gpus all, on a host with the NVIDIA Container Toolkit)";
+    static final String OLD_DRIVER_FIX = "this NVIDIA driver is older than the CUDA version the jar was built for:"
+            + " update the driver (r550 or newer for the Docker image)";
+
+    /** The one-line reason for a failed cuInit, given the error's name. */
+    static String cuInitFailure(String code) {
+        if (code.contains("CUDA_ERROR_NO_DEVICE")) {
+            return "no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)";
+        }
+        return "the CUDA driver is installed but cuInit failed with " + code
+                + (code.contains("CUDA_ERROR_INSUFFICIENT_DRIVER") ? ": " + OLD_DRIVER_FIX : "");
+    }
+
     /** Loads JCuda's native library once; without libcuda.so.1 (no NVIDIA driver) that is where it fails. */
     private static synchronized void loadNatives() {
         if (!nativeLoaded && nativeLoadFailure == null) {
@@ -269,7 +281,7 @@ public final class JCudaDriver implements CudaDriver {
                 nativeLoaded = true;
             } catch (LinkageError e) {
                 nativeLoadFailure = describeLinkFailure(e, "libcuda.so",
-                        "no CUDA driver: libcuda.so.1 (the NVIDIA driver library) is not installed",
+                        NO_DRIVER_LIBRARY,
                         "JCuda's native library failed to load");
             }
         }

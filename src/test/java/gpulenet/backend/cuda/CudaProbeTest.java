@@ -29,7 +29,8 @@ class CudaProbeTest {
             return;
         }
         CudaUnavailableException e = assertThrows(CudaUnavailableException.class, () -> CudaBackend.open(GemmChoice.AUTO));
-        assertEquals("no CUDA driver: libcuda.so.1 (the NVIDIA driver library) is not installed", e.getMessage());
+        assertEquals(JCudaDriver.NO_DRIVER_LIBRARY, e.getMessage());
+        assertTrue(e.getMessage().contains("--gpus all"), "says how a container gets the driver");
         assertTrue(e instanceof InputException, "the CLI reports it as a user-level error (exit 2)");
         // asking again gives the same answer (the failed native load is remembered, not retried)
         assertEquals(e.getMessage(), assertThrows(CudaUnavailableException.class, () -> CudaBackend.open(GemmChoice.KERNEL)).getMessage());

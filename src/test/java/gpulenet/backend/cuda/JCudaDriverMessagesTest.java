@@ -39,4 +39,14 @@ class JCudaDriverMessagesTest {
         assertTrue(hint.contains("this driver supports CUDA 12.4"), hint);
         assertTrue(JCudaDriver.ptxVersionHint("", "12.4").contains("a newer nvcc"));
     }
+
+    @Test
+    void aDriverTooOldForCuInitSaysToUpdateIt() {
+        String old = JCudaDriver.cuInitFailure("CUDA_ERROR_INSUFFICIENT_DRIVER");
+        assertTrue(old.startsWith("the CUDA driver is installed but cuInit failed with CUDA_ERROR_INSUFFICIENT_DRIVER: "), old);
+        assertTrue(old.contains("update the driver"), old);
+        assertEquals("no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)", JCudaDriver.cuInitFailure("CUDA_ERROR_NO_DEVICE"));
+        assertEquals("the CUDA driver is installed but cuInit failed with CUDA_ERROR_UNKNOWN",
+                JCudaDriver.cuInitFailure("CUDA_ERROR_UNKNOWN"));
+    }
 }
