@@ -49,7 +49,10 @@ check() {
   local name=$1 text=$2; shift 2
   if "$@"; then report "$name" 0 "$text"; else report "$name" 1 "$text: not so; output:"; sed 's/^/    /' "$logs/$name.out" "$logs/$name.err" | tail -n 20; fi
 }
-one_line() { [ "$(wc -l <"$logs/$1.err")" = 1 ] && ! grep -q 'Exception\|^\s*at ' "$logs/$1.err"; }
+one_line() {
+  grep -v '^null-cuda: ' "$logs/$1.err" >"$logs/$1.err1"
+  [ "$(wc -l <"$logs/$1.err1")" = 1 ] && ! grep -q 'Exception\|^\s*at ' "$logs/$1.err1"
+}
 owner_mode() { stat -c '%u %a' "$1"; }
 
 if step info 0 -- info; then
@@ -95,6 +98,27 @@ fi
 if step no-toolkit 2 -- train --device cuda --dry-run; then
   check no-toolkit "exit 2, one line: $(cat "$logs/no-toolkit.err")" \
     eval 'one_line no-toolkit && grep -q "libcuda.so.1" "$logs/no-toolkit.err" && grep -q -- "--gpus" "$logs/no-toolkit.err"'
+fi
+
+# A driver too old for the image's PTX, and one whose cuInit fails: native-tests/null-cuda's no-op driver,
+# built for the JCuda natives of the image's jar, with docker/old-driver.c preloaded over it (null-cuda's
+# own line at exit is left out of the one-line count).
+drv=$(mktemp -d /tmp/gpu-lenet-old-driver.XXXXXX)
+trap 'rm -rf "$work" "$drv"' EXIT
+chmod 755 "$drv"
+cid=$("$engine" create "$IMAGE") && "$engine" cp "$cid:/opt/gpu-lenet/gpu-lenet.jar" "$drv/gpu-lenet.jar" \
+  && "$engine" rm "$cid" >/dev/null \
+  && native-tests/null-cuda/build.sh "$drv" "$drv/gpu-lenet.jar" >"$logs/null-cuda.out" 2>&1 \
+  && cc -O2 -shared -fPIC -o "$drv/old-driver.so" docker/old-driver.c \
+  || report old-driver 1 "building the stand-in driver failed: $(tail -n 3 "$logs/null-cuda.out" 2>/dev/null)"
+old_driver=(-v "$drv:/opt/old-driver:ro" -e LD_LIBRARY_PATH=/opt/old-driver -e LD_PRELOAD=/opt/old-driver/old-driver.so)
+if step old-driver 2 "${old_driver[@]}" -- train --device cuda --dry-run; then
+  check old-driver "driver r535 (CUDA 12.2): exit 2, one line: $(grep -v '^null-cuda: ' "$logs/old-driver.err")" \
+    eval 'one_line old-driver && grep -q "CUDA_ERROR_UNSUPPORTED_PTX_VERSION" "$logs/old-driver.err" && grep -q "update the NVIDIA driver" "$logs/old-driver.err"'
+fi
+if step driver-mismatch 2 "${old_driver[@]}" -e OLD_DRIVER_CUINIT=803 -- train --device cuda --dry-run; then
+  check driver-mismatch "cuInit refused: exit 2, one line: $(grep -v '^null-cuda: ' "$logs/driver-mismatch.err")" \
+    eval 'one_line driver-mismatch && grep -q "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH" "$logs/driver-mismatch.err" && grep -q "reboot" "$logs/driver-mismatch.err"'
 fi
 
 # Another host user: --user with their uid, on a folder of theirs; Java runs without a passwd entry.

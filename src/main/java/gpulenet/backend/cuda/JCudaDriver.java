@@ -261,8 +261,10 @@ public final class JCudaDriver implements CudaDriver {
     /** Without libcuda.so.1: a host without the NVIDIA driver, or a container started without the GPUs. */
     static final String NO_DRIVER_LIBRARY = "no CUDA driver: libcuda.so.1 (the NVIDIA driver library) is not installed"
             + " (install the NVIDIA driver; in a container: docker run --gpus all, on a host with the NVIDIA Container Toolkit)";
-    static final String OLD_DRIVER_FIX = "this NVIDIA driver is older than the CUDA version the jar was built for:"
-            + " update the driver (r550 or newer for the Docker image)";
+    /** cuInit's CUDA_ERROR_SYSTEM_DRIVER_MISMATCH: libcuda.so.1 and the kernel module are from two driver versions. */
+    static final String DRIVER_MISMATCH_FIX = "libcuda.so.1 and the loaded NVIDIA kernel module come from different"
+            + " driver versions: reboot after a driver update; in a container, use the host's libcuda.so.1 (which"
+            + " --gpus mounts), not one installed in the image";
 
     /** The one-line reason for a failed cuInit, given the error's name. */
     static String cuInitFailure(String code) {
@@ -270,7 +272,7 @@ public final class JCudaDriver implements CudaDriver {
             return "no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)";
         }
         return "the CUDA driver is installed but cuInit failed with " + code
-                + (code.contains("CUDA_ERROR_INSUFFICIENT_DRIVER") ? ": " + OLD_DRIVER_FIX : "");
+                + (code.contains("CUDA_ERROR_SYSTEM_DRIVER_MISMATCH") ? ": " + DRIVER_MISMATCH_FIX : "");
     }
 
     /** Loads JCuda's native library once; without libcuda.so.1 (no NVIDIA driver) that is where it fails. */

@@ -41,10 +41,11 @@ class JCudaDriverMessagesTest {
     }
 
     @Test
-    void aDriverTooOldForCuInitSaysToUpdateIt() {
-        String old = JCudaDriver.cuInitFailure("CUDA_ERROR_INSUFFICIENT_DRIVER");
-        assertTrue(old.startsWith("the CUDA driver is installed but cuInit failed with CUDA_ERROR_INSUFFICIENT_DRIVER: "), old);
-        assertTrue(old.contains("update the driver"), old);
+    void aDriverLibraryOfAnotherVersionThanTheKernelModuleSaysHowToMatchThem() {
+        String mismatch = JCudaDriver.cuInitFailure("CUDA_ERROR_SYSTEM_DRIVER_MISMATCH");
+        assertTrue(mismatch.startsWith("the CUDA driver is installed but cuInit failed with CUDA_ERROR_SYSTEM_DRIVER_MISMATCH: "),
+                mismatch);
+        assertTrue(mismatch.contains("reboot after a driver update"), mismatch);
         assertEquals("no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)", JCudaDriver.cuInitFailure("CUDA_ERROR_NO_DEVICE"));
         assertEquals("the CUDA driver is installed but cuInit failed with CUDA_ERROR_UNKNOWN",
                 JCudaDriver.cuInitFailure("CUDA_ERROR_UNKNOWN"));
