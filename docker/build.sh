@@ -51,7 +51,11 @@ fi
 version=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' pom.xml | head -n 1)
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 start=$SECONDS
+# The certificate authorities added to this host (Debian's place for them), for a TLS-inspecting proxy on
+# the way to Maven Central; none elsewhere.
+extra_ca=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true)
 "$engine" build ${BUILD_NETWORK:+--network="$BUILD_NETWORK"} -f docker/Dockerfile -t "$image" \
-  --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CUDNN="${CUDNN:-0}" . >&2
+  --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CUDNN="${CUDNN:-0}" \
+  --build-arg EXTRA_CA_CERTS="$extra_ca" . >&2
 echo "docker-build: $image built by $engine in $((SECONDS - start)) s" >&2
 echo "$engine"
