@@ -8,7 +8,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export IMAGE=${IMAGE:-gpu-lenet}
 
-engine=$(docker/build.sh | tail -n 1) || { echo "docker-test: FAIL build"; exit 1; }
+build_log=$(mktemp /tmp/gpu-lenet-docker-build.XXXXXX.log)
+echo "docker-test: building $IMAGE (log: $build_log)"
+start=$SECONDS
+if ! engine=$(docker/build.sh 2>"$build_log" | tail -n 1) || [ -z "$engine" ]; then
+  tail -n 30 "$build_log" | sed 's/^/    /'
+  echo "docker-test: FAIL build (log: $build_log)"
+  exit 1
+fi
+grep '^docker-build: ' "$build_log"
+echo "docker-test: ok   build: $IMAGE by $engine in $((SECONDS - start)) s"
+rm -f "$build_log"
 [ "$engine" = podman ] && export CONTAINERS_CONF=${CONTAINERS_CONF:-$root/docker/containers.conf}
 
 # The mount: owned by the image's user (uid 1000), as a host user's own folder would be.
