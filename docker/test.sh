@@ -97,7 +97,8 @@ if step export 0 -- export --checkpoint /work/m.safetensors --onnx /work/m.onnx;
 fi
 
 if step bench 0 -- bench --devices cpu --json /work/bench.json; then
-  check bench "$(grep -i -m 1 'images/s\|img/s' "$logs/bench.out" | sed 's/^ *//') ($(secs bench) s)" test -s "$work/bench.json"
+  check bench "$(grep -m 1 -A 1 'images/s' "$logs/bench.out" | tail -n 1 | tr -s ' ' | sed 's/^ //') ($(secs bench) s)" \
+    test -s "$work/bench.json"
 fi
 
 if step bad-flag 2 -- train --no-such-flag; then
