@@ -55,7 +55,8 @@ start=$SECONDS
 # the way to Maven Central; none elsewhere.
 extra_ca=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true)
 "$engine" build ${BUILD_NETWORK:+--network="$BUILD_NETWORK"} -f docker/Dockerfile -t "$image" \
-  --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CUDNN="${CUDNN:-0}" \
+  --label org.opencontainers.image.version="$version" --label org.opencontainers.image.revision="$revision" \
+  --build-arg CUDNN="${CUDNN:-0}" \
   --build-arg EXTRA_CA_CERTS="$extra_ca" . >&2
 echo "docker-build: $image built by $engine in $((SECONDS - start)) s" >&2
 echo "$engine"
