@@ -34,5 +34,7 @@ if [ ! -s "$tar" ]; then
     --customize-hook='rm -rf "$1/var/lib/apt/lists/"* "$1/var/cache/apt/"*.bin' \
     "$suite" "$tar.tmp" "$mirror"
   mv "$tar.tmp" "$tar"
+else
+  echo "debian-base: importing $tar, written by an earlier run (delete it for a fresh one)" >&2
 fi
 "$engine" import --change 'CMD ["bash"]' "$tar" "$image"
