@@ -100,7 +100,16 @@ check-ptx:
 	    echo "check-ptx: $$committed is stale: run make kernels and commit it"; status=1; fi; \
 	done; \
 	rm -rf $$tmp; \
+	if ! awk '$(PTX_ACQUIRE_CHECK)' $(PTX); then status=1; fi; \
 	if [ $$status = 0 ]; then echo "check-ptx: committed PTX is current"; fi; exit $$status
+
+# The "last block" patterns (a tally of finished blocks counted with an atomic): the block whose atomic
+# returns the final count must fence before it reads what the other blocks wrote (acquire), so in the PTX
+# every global atomic's branch is followed by a membar.gl within a few lines.
+PTX_ACQUIRE_CHECK := /atom\.global/ { pending = FILENAME ":" FNR; left = 6; next } \
+  pending && /membar\.gl|fence\./ { pending = "" } \
+  pending && --left == 0 { print "check-ptx: " pending ": no fence after the atomic (acquire)"; bad = 1; pending = "" } \
+  END { exit bad }
 
 # Runs each test program of a build ($1: its name, $2: the programs) and counts them.
 define run-native-tests
