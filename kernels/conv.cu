@@ -111,20 +111,21 @@ extern "C" __global__ void conv2d_forward(const float* x, const float* w, const 
 }
 
 // Input pixels of conv2d_forward_gather: gathered and normalised from the data set as gather_normalize
-// does, and written to x by the one block that owns them (channel block 0, the output tile over them;
-// the last tile of a row or column also owns the input past the output), so x is written once.
+// does, and written to x by the one block that owns them, so x is written once: channel block 0, the
+// output tile over output pixel (min(gy + pad, OH - 1), min(gx + pad, OW - 1)), which reads input pixel
+// (gy, gx) for any padding (output row oy reads input rows oy - pad .. oy - pad + R - 1).
 struct ConvInputGathered {
     const unsigned char* images;
     const int* order;
-    int first, H, W, tilesX, tilesY;
+    int first, H, W, OH, OW, pad, tilesX;
     float mean, std_dev;
     float* x;
     __device__ float operator()(int n, int, int gy, int gx) const
     {
         int src = order[first + n];
         float v = ((float)images[(size_t)src * H * W + gy * W + gx] / 255.0f - mean) / std_dev;
-        int row = gy / CONV_TILE < tilesY - 1 ? gy / CONV_TILE : tilesY - 1;
-        int col = gx / CONV_TILE < tilesX - 1 ? gx / CONV_TILE : tilesX - 1;
+        int row = (gy + pad < OH - 1 ? gy + pad : OH - 1) / CONV_TILE;
+        int col = (gx + pad < OW - 1 ? gx + pad : OW - 1) / CONV_TILE;
         if (blockIdx.y == 0 && (int)blockIdx.x == row * tilesX + col) x[((size_t)n * H + gy) * W + gx] = v;
         return v;
     }
@@ -149,8 +150,7 @@ extern "C" __global__ void conv2d_forward_gather(const unsigned char* images, co
     int first = counters ? start + counters[0] * stride : start;
     if (blockIdx.x == 0 && blockIdx.y == 0 && threadIdx.x == 0 && threadIdx.y == 0) y_labels[n] = labels[order[first + n]];
     int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
-    ConvInputGathered in{images, order, first, H, W, (OW + CONV_TILE - 1) / CONV_TILE, (OH + CONV_TILE - 1) / CONV_TILE,
-                         mean, std_dev, x};
+    ConvInputGathered in{images, order, first, H, W, OH, OW, pad, (OW + CONV_TILE - 1) / CONV_TILE, mean, std_dev, x};
     conv2d_forward_block(in, tile, filt, out, w, b, y, pooled, argmax, 1, H, W, K, R, pad, relu);
 }
 
