@@ -106,7 +106,16 @@ check-ptx:
 	    echo "check-ptx: $$committed is stale: run make kernels and commit it"; status=1; fi; \
 	done; \
 	rm -rf $$tmp; \
+	if ! awk '$(PTX_ACQUIRE_CHECK)' $(PTX); then status=1; fi; \
 	if [ $$status = 0 ]; then echo "check-ptx: committed PTX is current"; fi; exit $$status
+
+# The "last block" patterns (a tally of finished blocks counted with an atomic): the block whose atomic
+# returns the final count must fence before it reads what the other blocks wrote (acquire), so in the PTX
+# every global atomic's branch is followed by a membar.gl within a few lines.
+PTX_ACQUIRE_CHECK := /atom\.global/ { pending = FILENAME ":" FNR; left = 6; next } \
+  pending && /membar\.gl|fence\./ { pending = "" } \
+  pending && --left == 0 { print "check-ptx: " pending ": no fence after the atomic (acquire)"; bad = 1; pending = "" } \
+  END { exit bad }
 
 # Runs each test program of a build ($1: its name, $2: the programs) and counts them.
 define run-native-tests
@@ -154,7 +163,7 @@ $(EMU_LIB): $(NT)/emu/emu_lib.cpp $(NT_BUILD)/emu/emu.o $(KERNEL_SRCS) $(KERNEL_
 
 # ---- The GPU path measured without a GPU, and the prepared check for a GPU machine ----
 
-.PHONY: host-cost device-bundle gpu-report
+.PHONY: host-cost device-bundle gpu-report gpu-report-rehearsal
 
 NULL_CUDA_DIR := $(NT_BUILD)/null-cuda
 DEVICE_BUNDLE := device-bundle
@@ -165,16 +174,33 @@ BUNDLE_MAX_MIB ?= 60
 # kernel launches, graph launches, GEMMs and synchronisations. Host cost only: no kernel runs.
 # RUNS, EPOCHS, BATCH, GEMM (auto|cublas|kernel), GRAPH (1, or 0 for --no-graph) and HOST_COST_JSON=FILE are passed on.
 host-cost: jar
-	NULL_CUDA_DIR=$(NULL_CUDA_DIR) JAR=$(JAR) $(NT)/host-cost.sh
+	NULL_CUDA_DIR=$(NULL_CUDA_DIR) JAR=$(JAR) bash $(NT)/host-cost.sh
 
 # Everything native-tests/gpu-report.sh needs on a GPU machine without Java or a network, in $(DEVICE_BUNDLE)/
 # (at most BUNDLE_MAX_MIB MiB): a jlink'd runtime, the jar, the PyTorch reference script, the kernel tests' sources.
 device-bundle: jar
-	JAR=$(JAR) NVCC_TEST_FLAGS="$(NVCC_TEST_FLAGS)" BUNDLE_MAX_MIB=$(BUNDLE_MAX_MIB) $(NT)/device-bundle.sh $(DEVICE_BUNDLE)
+	JAR=$(JAR) NVCC_TEST_FLAGS="$(NVCC_TEST_FLAGS)" BUNDLE_MAX_MIB=$(BUNDLE_MAX_MIB) bash $(NT)/device-bundle.sh $(DEVICE_BUNDLE)
 
-# On the GPU machine (make, nvcc, PyTorch; no Java needed): the whole report into $(OUT) (default gpu-report/),
-# as gpu-report.json and gpu-report.log, within BUDGET_S seconds (default 450).
+# On the GPU machine (nvcc and PyTorch; no Java needed): the whole report into $(OUT) (default gpu-report/), as
+# gpu-report.json and gpu-report.log, within BUDGET_S seconds (default 450). $(DEVICE_BUNDLE)/ is ignored by git,
+# so a copy of the working tree lacks it unless it is carried: build it here (make device-bundle), then on the
+# GPU machine run `bash $(DEVICE_BUNDLE)/gpu-report.sh` (OUT=dir) with $(DEVICE_BUNDLE) carried along.
 OUT ?= $(CURDIR)/gpu-report
 gpu-report:
-	@test -x $(DEVICE_BUNDLE)/gpu-report.sh || { echo "gpu-report: $(DEVICE_BUNDLE)/ is missing: run make device-bundle where a JDK is"; exit 2; }
-	OUT=$(OUT) $(DEVICE_BUNDLE)/gpu-report.sh
+	@test -f $(DEVICE_BUNDLE)/gpu-report.sh || { echo "gpu-report: $(DEVICE_BUNDLE)/ is missing. It is ignored by git:" \
+	  "run make device-bundle where a JDK is, then on the GPU machine run" \
+	  "'OUT=dir bash $(DEVICE_BUNDLE)/gpu-report.sh' with $(DEVICE_BUNDLE)/ carried to it"; exit 2; }
+	OUT=$(OUT) bash $(DEVICE_BUNDLE)/gpu-report.sh
+
+# The report end to end without a GPU: the bundle, run on null-cuda (JCuda's natives load the no-op driver, so
+# every Java step runs its real launch sequence with kernels that do nothing), then its JSON checked: every
+# step ran or was skipped for a requirement the pre-flight named, every section is there, the per-kernel
+# profile has windows and launch counts. NVCC= (default none) lets the native tests' step run too (slow here).
+REHEARSAL_OUT := $(NT_BUILD)/gpu-report-rehearsal
+REHEARSAL_NVCC ?= none
+gpu-report-rehearsal: device-bundle
+	bash $(NT)/null-cuda/build.sh $(NULL_CUDA_DIR) $(JAR)
+	rm -rf $(REHEARSAL_OUT)
+	LD_LIBRARY_PATH=$(CURDIR)/$(NULL_CUDA_DIR) OUT=$(REHEARSAL_OUT) NVCC=$(REHEARSAL_NVCC) LIMIT_SCALE=3 BUDGET_S=1800 \
+	  bash $(DEVICE_BUNDLE)/gpu-report.sh
+	python3 $(NT)/gpu-report-check.py $(REHEARSAL_OUT)/gpu-report.json

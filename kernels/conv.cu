@@ -111,20 +111,21 @@ extern "C" __global__ void conv2d_forward(const float* x, const float* w, const 
 }
 
 // Input pixels of conv2d_forward_gather: gathered and normalised from the data set as gather_normalize
-// does, and written to x by the one block that owns them (channel block 0, the output tile over them;
-// the last tile of a row or column also owns the input past the output), so x is written once.
+// does, and written to x by the one block that owns them, so x is written once: channel block 0, the
+// output tile over output pixel (min(gy + pad, OH - 1), min(gx + pad, OW - 1)), which reads input pixel
+// (gy, gx) for any padding (output row oy reads input rows oy - pad .. oy - pad + R - 1).
 struct ConvInputGathered {
     const unsigned char* images;
     const int* order;
-    int first, H, W, tilesX, tilesY;
+    int first, H, W, OH, OW, pad, tilesX;
     float mean, std_dev;
     float* x;
     __device__ float operator()(int n, int, int gy, int gx) const
     {
         int src = order[first + n];
         float v = ((float)images[(size_t)src * H * W + gy * W + gx] / 255.0f - mean) / std_dev;
-        int row = gy / CONV_TILE < tilesY - 1 ? gy / CONV_TILE : tilesY - 1;
-        int col = gx / CONV_TILE < tilesX - 1 ? gx / CONV_TILE : tilesX - 1;
+        int row = (gy + pad < OH - 1 ? gy + pad : OH - 1) / CONV_TILE;
+        int col = (gx + pad < OW - 1 ? gx + pad : OW - 1) / CONV_TILE;
         if (blockIdx.y == 0 && (int)blockIdx.x == row * tilesX + col) x[((size_t)n * H + gy) * W + gx] = v;
         return v;
     }
@@ -149,8 +150,7 @@ extern "C" __global__ void conv2d_forward_gather(const unsigned char* images, co
     int first = counters ? start + counters[0] * stride : start;
     if (blockIdx.x == 0 && blockIdx.y == 0 && threadIdx.x == 0 && threadIdx.y == 0) y_labels[n] = labels[order[first + n]];
     int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
-    ConvInputGathered in{images, order, first, H, W, (OW + CONV_TILE - 1) / CONV_TILE, (OH + CONV_TILE - 1) / CONV_TILE,
-                         mean, std_dev, x};
+    ConvInputGathered in{images, order, first, H, W, OH, OW, pad, (OW + CONV_TILE - 1) / CONV_TILE, mean, std_dev, x};
     conv2d_forward_block(in, tile, filt, out, w, b, y, pooled, argmax, 1, H, W, K, R, pad, relu);
 }
 
@@ -205,12 +205,15 @@ __device__ __forceinline__ void conv2d_backward_input_block(int tile_index, int 
 // otherwise run a few dozen blocks), it writes its sums to partials [K*C*(R+1), chunks, R] and counts
 // itself in tally [K*C*(R+1)] (zero before the launch, and left zero); the last block of a (k, c, r)
 // adds the chunks' sums in chunk order, so the result does not depend on which block finishes last.
+// R is a template argument so that the R accumulators are registers (the loops over them unrolled), not a
+// local-memory array.
+template <int R>
 __device__ __forceinline__ void conv2d_backward_weight_block(int kc, int r, int chunk, int chunks, int tid,
                                                              float (*partial)[CONV_RED_THREADS], const float* x,
                                                              const float* dy, const float* pooled,
                                                              const int* argmax, int relu_before, float* dw,
                                                              float* db, float* partials, int* tally, int B, int C,
-                                                             int H, int W, int K, int R, int pad)
+                                                             int H, int W, int K, int pad)
 {
     int OH = H + 2 * pad - R + 1, OW = W + 2 * pad - R + 1;
     int k = kc / C, c = kc % C;
@@ -218,7 +221,7 @@ __device__ __forceinline__ void conv2d_backward_weight_block(int kc, int r, int 
     if (bias && c != 0) return;
     int taps = bias ? 1 : R;
     int n0 = (int)((long long)B * chunk / chunks), n1 = (int)((long long)B * (chunk + 1) / chunks);
-    float acc[CONV_MAX_R] = {};
+    float acc[R] = {};
     int total = (n1 - n0) * OH * OW;
     for (int i = tid; i < total; i += CONV_RED_THREADS) {
         int ox = i % OW, oy = (i / OW) % OH, n = n0 + i / (OW * OH);
@@ -235,7 +238,8 @@ __device__ __forceinline__ void conv2d_backward_weight_block(int kc, int r, int 
             if (ix >= 0 && ix < W) acc[s] += g * xrow[ix];
         }
     }
-    for (int s = 0; s < taps; s++) partial[s][tid] = acc[s];
+    for (int s = 0; s < R; s++)
+        if (s < taps) partial[s][tid] = acc[s];
     __syncthreads();
     for (int half = CONV_RED_THREADS / 2; half > 0; half >>= 1) {
         if (tid < half)
@@ -253,7 +257,9 @@ __device__ __forceinline__ void conv2d_backward_weight_block(int kc, int r, int 
     for (int s = 0; s < taps; s++) mine[s] = partial[s][0];
     __threadfence();
     if (atomicAdd(&tally[group], 1) != chunks - 1) return;
-    // the last of the group: every chunk's sums are written
+    // the last of the group: every chunk's sums are written; the fence orders the reads below after the
+    // atomic (acquire), as the one before it orders this block's writes before its count (release)
+    __threadfence();
     volatile const float* all = partials + (size_t)group * chunks * R;
     for (int s = 0; s < taps; s++) {
         float sum = 0.0f;
@@ -261,6 +267,19 @@ __device__ __forceinline__ void conv2d_backward_weight_block(int kc, int r, int 
         out[s] = sum;
     }
     tally[group] = 0;
+}
+
+// conv2d_backward_weight_block<R> for the runtime R (1 <= R <= RMAX): one instance per filter size.
+template <int RMAX, typename... Args>
+__device__ __forceinline__ void conv2d_backward_weight_block_for(int R, Args... args)
+{
+    if constexpr (RMAX > 1) {
+        if (R < RMAX) {
+            conv2d_backward_weight_block_for<RMAX - 1>(R, args...);
+            return;
+        }
+    }
+    conv2d_backward_weight_block<RMAX>(args...);
 }
 
 // The backward pass of a convolution in one launch: the weight and bias gradients (dw [K,C,R,R], db [K],
@@ -294,6 +313,6 @@ extern "C" __global__ void conv2d_backward(const float* x, const float* dy, cons
     }
     b -= input_blocks;
     int kc = b % (K * C), r = (b / (K * C)) % (R + 1), chunk = b / (K * C * (R + 1));
-    conv2d_backward_weight_block(kc, r, chunk, chunks, tid, partial, x, dy, pooled, argmax, relu_before, dw, db,
-                                 partials, tally, B, C, H, W, K, R, pad);
+    conv2d_backward_weight_block_for<CONV_MAX_R>(R, kc, r, chunk, chunks, tid, partial, x, dy, pooled, argmax,
+                                                 relu_before, dw, db, partials, tally, B, C, H, W, K, pad);
 }

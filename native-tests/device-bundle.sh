@@ -4,7 +4,9 @@
 # jre.tar.gz (45 MiB unpacked, most of it libjvm.so, which gzip halves; the report unpacks it into a temporary
 # folder in a second), the jar less the natives the GPU path never loads (the PTX compiler and NVRTC of JCuda,
 # other platforms' terminal libraries), the PyTorch reference script, the kernels and their tests' sources (the
-# report builds them with nvcc), and the report script. Fails when the folder exceeds BUNDLE_MAX_MIB (default
+# report builds them with nvcc), and the report script. Records in glibc-needed the newest GLIBC_ symbol
+# version that the runtime's and the jar's native libraries ask for (the oldest glibc the bundle runs on; the
+# report's pre-flight compares it with the machine's). Fails when the folder exceeds BUNDLE_MAX_MIB (default
 # 60) MiB.
 # Environment: JAR (default target/gpu-lenet.jar), NVCC_TEST_FLAGS (the Makefile passes its own), PYTHON.
 set -euo pipefail
@@ -14,7 +16,7 @@ jar=${JAR:-$root/target/gpu-lenet.jar}
 max_mib=${BUNDLE_MAX_MIB:-60}
 py=${PYTHON:-python3}
 [ -f "$jar" ] || { echo "device-bundle: $jar is missing (make jar)" >&2; exit 2; }
-for tool in jdeps jlink "$py"; do
+for tool in jdeps jlink "$py" objdump; do
   command -v "$tool" >/dev/null || { echo "device-bundle: $tool is needed (a JDK 17 and python3)" >&2; exit 2; }
 done
 tmp="$dest.tmp"
@@ -30,6 +32,18 @@ if command -v strip >/dev/null; then
 fi
 "$tmp/jre/bin/java" -version 2>&1 | head -n 1
 runtime_mib=$(du -sm "$tmp/jre" | cut -f1)
+# the glibc the bundle needs: the newest GLIBC_ version any of its native libraries (the runtime's, the jar's) imports
+mkdir "$tmp/natives"
+(cd "$tmp/natives" && unzip -q -o "$jar" 'lib/*.so' 'org/jline/nativ/Linux/x86_64/*' 2>/dev/null || true)
+glibc=0 glibc_file=
+while IFS= read -r -d '' f; do
+  v=$(objdump -T "$f" 2>/dev/null | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n 1)
+  if [ -n "$v" ] && [ "$(printf '%s\n%s\n' "$glibc" "$v" | sort -V | tail -n 1)" != "$glibc" ]; then glibc=$v glibc_file=$f; fi
+done < <(find "$tmp/jre" "$tmp/natives" -type f \( -name '*.so' -o -path '*/bin/*' \) -print0)
+[ "$glibc" != 0 ] || { echo "device-bundle: objdump found no GLIBC_ versions in the runtime" >&2; exit 1; }
+echo "$glibc" >"$tmp/glibc-needed"
+echo "device-bundle: the runtime and the jar's natives need glibc $glibc or newer (${glibc_file#"$tmp/"})"
+rm -rf "$tmp/natives"
 tar -C "$tmp" -czf "$tmp/jre.tar.gz" jre
 rm -rf "$tmp/jre"
 
@@ -60,11 +74,12 @@ cat >"$tmp/README.txt" <<EOF
 gpu-lenet device bundle, packed $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(basename "$jar") (SHA-256 $(sha256sum "$jar" | cut -c1-12)).
 On a machine with an NVIDIA GPU, nvcc and PyTorch (no Java needed):
 
-    OUT=/path/for/the/report ./gpu-report.sh       (or, in the repository: make gpu-report OUT=...)
+    OUT=/path/for/the/report bash gpu-report.sh       (or, in the repository: make gpu-report OUT=...)
 
 It writes OUT/gpu-report.json and OUT/gpu-report.log (and each step's output under OUT/steps/), within
 BUDGET_S seconds (default 450). jre.tar.gz is the Java runtime (the report unpacks it into a temporary
-folder; by hand: tar -xzf jre.tar.gz && jre/bin/java -jar gpu-lenet.jar info).
+folder; by hand: tar -xzf jre.tar.gz && jre/bin/java -jar gpu-lenet.jar info). The runtime needs glibc
+$glibc or newer (glibc-needed); the report's pre-flight says when the machine's is older.
 EOF
 
 rm -rf "$dest"

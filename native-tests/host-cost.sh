@@ -24,7 +24,7 @@ graph_flag=; [ "${GRAPH:-1}" = 0 ] && graph_flag=--no-graph
 java=${JAVA:-java}
 [ -f "$jar" ] || { echo "host-cost: $jar is missing (make jar)" >&2; exit 2; }
 [ "$epochs" -ge 2 ] || { echo "host-cost: EPOCHS must be 2 or more (epoch 1 is the cold one)" >&2; exit 2; }
-"$root/native-tests/null-cuda/build.sh" "$lib" "$jar" >/dev/null
+bash "$root/native-tests/null-cuda/build.sh" "$lib" "$jar" >/dev/null
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cores=$(nproc)
 echo "host-cost: $jar on null-cuda ($lib), $cores cores; train --device cuda --epochs $epochs --batch-size $batch" \

@@ -215,6 +215,9 @@ int main()
     gather_case(check, 300, 28, 28, 7, 10, 5, 0, 3);   // cnn-dropout's: the input is larger than the output
     gather_case(check, 100, 32, 32, 5, 6, 5, 0, 1);    // lenet5-32
     gather_case(check, 60, 13, 37, 3, 5, 3, 1, 4);     // odd sizes, several tiles across
+    gather_case(check, 60, 28, 28, 3, 4, 3, 3, 1);     // padding = R: rows no longer read by their own tile
+    gather_case(check, 60, 13, 37, 2, 3, 1, 2, 0);     // padding > R, a 1x1 filter
+    gather_case(check, 60, 20, 20, 2, 5, 5, 9, 0);     // padding far past R
     run_case(check, {1, 1, 28, 28, 6, 5, 2}, false);   // LeNet conv1
     run_case(check, {7, 6, 14, 14, 16, 5, 0}, false);  // LeNet conv2
     run_case(check, {64, 1, 28, 28, 6, 5, 2}, false);

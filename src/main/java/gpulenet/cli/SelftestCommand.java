@@ -26,8 +26,8 @@ import java.util.concurrent.Callable;
 /**
  * {@code selftest}: the CUDA backend against the CPU backend (the oracle) on this host's GPU, op by op on
  * random inputs (LeNet-5's shapes, odd ones and the other tutorials' convolutions) and over a few training
- * steps of every preset network on real data. Exit 0 when everything matches, 1 on
- * any mismatch, 2 when no GPU is usable.
+ * steps of every preset network on real data, each step judged from the GPU's own state (see
+ * {@link TrainingComparison}). Exit 0 when everything matches, 1 on any mismatch, 2 when no GPU is usable.
  */
 @Command(name = "selftest", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Check the GPU against the CPU: every op at batch 1, 7 and 64 on random data, and a few "
@@ -80,9 +80,11 @@ public final class SelftestCommand implements Callable<Integer> {
         }
         print(out, rows);
         long failed = rows.stream().filter(r -> !r.pass()).count();
-        out.printf(Locale.ROOT, "%s: %d of %d checks passed (ops: abs %.0e + rel %.0e * |ref|; training: abs %.0e + rel %.0e * |ref|)%n",
+        out.printf(Locale.ROOT, "%s: %d of %d checks passed (ops: abs %.0e + rel %.0e * |ref|; training, each step from the GPU's "
+                        + "own state: abs %.0e + rel %.0e * |ref|, gradients out of it in at most %d step per network)%n",
                 failed == 0 ? "PASS" : "FAIL", rows.size() - failed, rows.size(),
-                BackendComparison.OP_ABS, BackendComparison.OP_REL, BackendComparison.TRAIN_ABS, BackendComparison.TRAIN_REL);
+                BackendComparison.OP_ABS, BackendComparison.OP_REL, BackendComparison.TRAIN_ABS, BackendComparison.TRAIN_REL,
+                TrainingComparison.FLIPPED_STEPS_ALLOWED);
         out.flush();
         return failed == 0 ? 0 : 1;
     }

@@ -57,8 +57,9 @@ class BackendComparisonTest {
             rows.addAll(TrainingComparison.compare(reference, wrong, TestModels.lenet5(), "sgd", 0.05f, data.train(), 16, 4, 5));
             assertFalse(BackendComparison.allPass(rows));
             for (Row r : rows) {
-                boolean shouldFail = r.op().equals("maxPool2x2Backward (relu before)") || r.op().equals("train: parameters")
-                        || r.op().equals("train: optimizer momentum");
+                // judged per step, the wrong gradients fail in every step; the updates, made from the candidate's
+                // own gradients, agree
+                boolean shouldFail = r.op().equals("maxPool2x2Backward (relu before)") || r.op().equals("train: gradients");
                 assertEquals(!shouldFail, r.pass(), r.toString());
                 if (shouldFail) {
                     assertTrue(r.maxAbs() > BackendComparison.OP_ABS, r.toString());

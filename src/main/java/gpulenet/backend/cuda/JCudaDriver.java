@@ -310,6 +310,23 @@ public final class JCudaDriver implements CudaDriver {
         return otherLine + (last == null ? "" : ": " + last.lines().findFirst().orElse("").trim());
     }
 
+    /** The first reason JCublas failed to link in this JVM, see {@link #cublasLinkFailure}. */
+    private static String firstCublasLinkFailure;
+
+    /**
+     * Why JCublas did not link. Once JCublas2's static initialiser has failed, every later attempt in the same
+     * JVM (a backend opened again, as bench does per batch size) fails only with "NoClassDefFoundError: Could
+     * not initialize class", which no longer names the library; so the first reason is kept and given again.
+     */
+    static synchronized String cublasLinkFailure(LinkageError e) {
+        if (firstCublasLinkFailure == null) {
+            firstCublasLinkFailure = describeLinkFailure(e, "libcublas.so",
+                    "libcublas.so.12 (CUDA 12 cuBLAS, which JCublas 12.6 needs) is not installed",
+                    "JCublas' native library failed to load");
+        }
+        return firstCublasLinkFailure;
+    }
+
     private static byte[] readPtx(String module) {
         String resource = "/kernels/" + module + ".ptx";
         try (InputStream in = JCudaDriver.class.getResourceAsStream(resource)) {
@@ -608,9 +625,7 @@ public final class JCudaDriver implements CudaDriver {
                 cublasWorkspace = workspace;
                 JCublas2.cublasSetWorkspace(h, workspace, CUBLAS_WORKSPACE_BYTES);
             } catch (LinkageError e) {
-                cublasFailure = describeLinkFailure(e, "libcublas.so",
-                        "libcublas.so.12 (CUDA 12 cuBLAS, which JCublas 12.6 needs) is not installed",
-                        "JCublas' native library failed to load");
+                cublasFailure = cublasLinkFailure(e);
             } catch (CudaException e) {
                 cublasFailure = "cublasCreate failed: " + e.getMessage();
             }

@@ -45,6 +45,17 @@ class CudaProbeTest {
         assertEquals("other: wrong ELF class: ELFCLASS32", JCudaDriver.describeLinkFailure(arch, "libcuda.so", "no driver", "other"));
     }
 
+    @Test
+    void aReopenedBackendGivesTheFirstCublasLinkFailureAgain() {
+        UnsatisfiedLinkError first = new UnsatisfiedLinkError("Error while loading native library \"JCublas2-12.6.0\"");
+        first.initCause(new UnsatisfiedLinkError("/tmp/libJCublas2.so: libcublas.so.12: cannot open shared object file"));
+        String reason = JCudaDriver.cublasLinkFailure(first);
+        // the same JVM's next attempt: JCublas2's static initialiser is not run again
+        String again = JCudaDriver.cublasLinkFailure(new NoClassDefFoundError("Could not initialize class jcuda.jcublas.JCublas2"));
+        assertEquals(reason, again);
+        assertFalse(again.contains("Could not initialize"), again);
+    }
+
     private static void assertOneLine(String message) {
         assertFalse(message == null || message.isBlank() || message.contains("\n"), "one-line reason: " + message);
     }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.IntPredicate;
 
 /**
  * {@link CudaDriver} without a GPU: kernels run in native-tests' host emulation library
@@ -73,6 +74,26 @@ final class EmulatedDriver implements CudaDriver {
 
     EmulatedDriver(boolean cublas) {
         this(cublas, 1L << 32);
+    }
+
+    /** A planted kernel bug (see {@link #plant}), or null. */
+    private record Plant(Kernel kernel, int argument, int value, IntPredicate launches) {
+    }
+
+    private Plant plant;
+    private int plantedKernelLaunches;
+
+    /**
+     * Plants a kernel bug, for tests that must see a check fail: the {@code i}-th launch (from 0) of
+     * {@code kernel} for which {@code launches} holds runs with its int argument {@code argument} set to
+     * {@code value} (e.g. conv2d_backward's relu_before to 0: the ReLU mask forgotten).
+     */
+    EmulatedDriver plant(Kernel kernel, int argument, int value, IntPredicate launches) {
+        if (kernel.params().get(argument) != Kernel.Arg.INT) {
+            throw new IllegalArgumentException(kernel.symbol + " argument " + argument + " is not an int");
+        }
+        plant = new Plant(kernel, argument, value, launches);
+        return this;
     }
 
     /** Loads the emulation library once, failing with the command that builds it when it is missing. */
@@ -296,6 +317,12 @@ final class EmulatedDriver implements CudaDriver {
         }
         launches++;
         launchesByKernel.merge(kernel, 1, Integer::sum);
+        if (plant != null && plant.kernel == kernel && plant.launches.test(plantedKernelLaunches++)) {
+            Memory planted = copyOfArguments(args);
+            planted.setInt((long) (kernel.params().size() + plant.argument) * LaunchArguments.SLOT, plant.value);
+            run(kernel, c, planted);
+            return;
+        }
         run(kernel, c, block);
     }
 
