@@ -68,7 +68,7 @@ public final class CudnnStatus {
         if (name != null) {
             return name;
         }
-        String category = NAMES.get(status / 1000 * 1000);
+        String category = status >= 1000 ? NAMES.get(status / 1000 * 1000) : null;
         return (category == null ? "unknown cuDNN status" : category) + " (" + status + ")";
     }
 }
