@@ -99,8 +99,8 @@ final class JCudnnLibrary implements Cudnn {
         } catch (CudnnUnavailableException e) {
             return "not loaded: " + e.getMessage();
         }
-        return versionString(JCudnn.cudnnGetVersion()) + " (libcudnn.so.9 through JCudnn " + JCudnn.CUDNN_MAJOR + "."
-                + JCudnn.CUDNN_MINOR + " classes on the " + jcuda.JCudaVersion.get() + " natives)";
+        return versionString(JCudnn.cudnnGetVersion()) + " (libcudnn.so.9, loaded by JCudnn's " + jcuda.JCudaVersion.get()
+                + " natives)";
     }
 
     /** 90500 -> "9.5.0" (cuDNN 9 encodes major*10000 + minor*100 + patch). */
@@ -117,7 +117,7 @@ final class JCudnnLibrary implements Cudnn {
             } catch (LinkageError e) {
                 loadFailure = JCudaDriver.describeLinkFailure(e, "libcudnn.so",
                         "libcudnn.so.9 (cuDNN 9, which JCudnn's 12.6.0 natives link) is not installed: install cuDNN 9"
-                                + " for CUDA 12 (NVIDIA's libcudnn9-cuda-12 package, or pip's nvidia-cudnn-cu12, whose"
+                                + " (NVIDIA's libcudnn9-cuda-12 package, or pip's nvidia-cudnn-cu12 or -cu13, whose"
                                 + " nvidia/cudnn/lib folder holds it) and put its folder on LD_LIBRARY_PATH",
                         "JCudnn's native library failed to load");
             }
@@ -275,8 +275,9 @@ final class JCudnnLibrary implements Cudnn {
                 tensor(dyDesc), at(dy), tensor(xDesc), at(x), scalar(beta), tensor(dxDesc), at(dx)));
     }
 
+    /** A device address; the null pointer for none (a workspace of 0 bytes). */
     private Pointer at(DevicePtr p) {
-        return address.apply(p);
+        return p.isNull() ? new Pointer() : address.apply(p);
     }
 
     /** cuDNN reads host scalars when the call is queued (a captured call keeps their values). */
