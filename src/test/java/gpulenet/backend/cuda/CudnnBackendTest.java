@@ -1,11 +1,18 @@
 package gpulenet.backend.cuda;
 
+import gpulenet.backend.BackendComparison;
+import gpulenet.backend.BackendComparison.Row;
 import gpulenet.backend.Replay;
+import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.cli.TrainingComparison;
+import gpulenet.data.DataSets;
+import gpulenet.model.TestModels;
 import gpulenet.io.InputException;
 import gpulenet.model.Presets;
 import org.junit.jupiter.api.Test;
 
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -75,6 +82,19 @@ class CudnnBackendTest {
                 second.run();
             }
             return f.params().downloadValues();
+        }
+    }
+
+    /** What `selftest --conv cudnn` compares: the tutorials' convolutions and training steps, against the CPU. */
+    @Test
+    void cudnnPathPassesTheSelftestComparison() {
+        try (CpuBackend cpu = new CpuBackend(2);
+             CudaBackend cuda = new CudaBackend(new EmulatedDriver(true), GemmChoice.KERNEL, ConvChoice.CUDNN)) {
+            List<Row> rows = new BackendComparison(cpu, cuda, 13).tutorialConvolutions(1, 3);
+            rows.addAll(TrainingComparison.compare(cpu, cuda, TestModels.lenet5(), "sgd", 0.05f,
+                    DataSets.embedded().train(), 16, 3, 11));
+            assertTrue(rows.size() > 40, "rows: " + rows.size());
+            assertTrue(BackendComparison.allPass(rows), rows.stream().filter(r -> !r.pass()).toList().toString());
         }
     }
 
