@@ -37,7 +37,8 @@ final class EmulatedCudnn implements Cudnn {
 
     @Override
     public Algorithm algorithm(Direction direction, Tensor4d x, Filter4d w, Convolution conv, boolean deterministic) {
-        checkConvolution(x, w, conv);
+        String call = "cudnnGetConvolution*Algorithm_v7";
+        checkConvolution(call, x, w, conv);
         int id = deterministic ? DETERMINISTIC : 0;
         return new Algorithm(direction, id, direction + "_" + id, workspace(id, x, w, conv));
     }
@@ -47,29 +48,29 @@ final class EmulatedCudnn implements Cudnn {
         return algo == 0 ? 0 : 4L * y.n() * y.h() * y.w() * w.c() * w.r() * w.s();
     }
 
-    private static void checkConvolution(Tensor4d x, Filter4d w, Convolution conv) {
+    private static void checkConvolution(String call, Tensor4d x, Filter4d w, Convolution conv) {
         Tensor4d y = conv.output(x, w);
         if (w.c() != x.c() || y.h() <= 0 || y.w() <= 0 || conv.pad() < 0) {
-            throw badParam("convolution of " + x + " by " + w + " with " + conv);
+            throw badParam(call, "convolution of " + x + " by " + w + " with " + conv);
         }
     }
 
-    private static void checkWorkspace(Algorithm algo, Direction direction, Tensor4d x, Filter4d w, Convolution conv,
+    private static void checkWorkspace(String call, Algorithm algo, Direction direction, Tensor4d x, Filter4d w, Convolution conv,
                                        long bytes) {
         long needed = workspace(algo.id(), x, w, conv);
         if (algo.direction() != direction || bytes < needed) {
-            throw badParam(direction + " with " + algo + " and a workspace of " + bytes + " bytes (needs " + needed + ")");
+            throw badParam(call, direction + " with " + algo + " and a workspace of " + bytes + " bytes (needs " + needed + ")");
         }
     }
 
-    private static void same(String what, Object described, Object expected) {
+    private static void same(String call, String what, Object described, Object expected) {
         if (!described.equals(expected)) {
-            throw badParam(what + " is described as " + described + " but must be " + expected);
+            throw badParam(call, what + " is described as " + described + " but must be " + expected);
         }
     }
 
-    private static CudaOperationException badParam(String why) {
-        return new CudaOperationException("cuDNN call failed: CUDNN_STATUS_BAD_PARAM (" + why + ")");
+    private static CudaOperationException badParam(String call, String why) {
+        return new CudaOperationException(call + " failed: CUDNN_STATUS_BAD_PARAM (" + why + ")");
     }
 
     private void queue(Runnable work) {
@@ -83,9 +84,10 @@ final class EmulatedCudnn implements Cudnn {
     public void convolutionForward(float alpha, Tensor4d xDesc, DevicePtr x, Filter4d wDesc, DevicePtr w,
                                    Convolution conv, Algorithm algo, DevicePtr workspace, long workspaceBytes,
                                    float beta, Tensor4d yDesc, DevicePtr y) {
-        checkConvolution(xDesc, wDesc, conv);
-        same("y", yDesc, conv.output(xDesc, wDesc));
-        checkWorkspace(algo, Direction.FORWARD, xDesc, wDesc, conv, workspaceBytes);
+        String call = "cudnnConvolutionForward";
+        checkConvolution(call, xDesc, wDesc, conv);
+        same(call, "y", yDesc, conv.output(xDesc, wDesc));
+        checkWorkspace(call, algo, Direction.FORWARD, xDesc, wDesc, conv, workspaceBytes);
         device.requireFits(x, xDesc.elements());
         device.requireFits(w, wDesc.elements());
         device.requireFits(y, yDesc.elements());
@@ -130,9 +132,10 @@ final class EmulatedCudnn implements Cudnn {
     public void convolutionBackwardData(float alpha, Filter4d wDesc, DevicePtr w, Tensor4d dyDesc, DevicePtr dy,
                                         Convolution conv, Algorithm algo, DevicePtr workspace, long workspaceBytes,
                                         float beta, Tensor4d dxDesc, DevicePtr dx) {
-        checkConvolution(dxDesc, wDesc, conv);
-        same("dy", dyDesc, conv.output(dxDesc, wDesc));
-        checkWorkspace(algo, Direction.BACKWARD_DATA, dxDesc, wDesc, conv, workspaceBytes);
+        String call = "cudnnConvolutionBackwardData";
+        checkConvolution(call, dxDesc, wDesc, conv);
+        same(call, "dy", dyDesc, conv.output(dxDesc, wDesc));
+        checkWorkspace(call, algo, Direction.BACKWARD_DATA, dxDesc, wDesc, conv, workspaceBytes);
         device.requireFits(w, wDesc.elements());
         device.requireFits(dy, dyDesc.elements());
         device.requireFits(dx, dxDesc.elements());
@@ -177,9 +180,10 @@ final class EmulatedCudnn implements Cudnn {
     public void convolutionBackwardFilter(float alpha, Tensor4d xDesc, DevicePtr x, Tensor4d dyDesc, DevicePtr dy,
                                           Convolution conv, Algorithm algo, DevicePtr workspace, long workspaceBytes,
                                           float beta, Filter4d dwDesc, DevicePtr dw) {
-        checkConvolution(xDesc, dwDesc, conv);
-        same("dy", dyDesc, conv.output(xDesc, dwDesc));
-        checkWorkspace(algo, Direction.BACKWARD_FILTER, xDesc, dwDesc, conv, workspaceBytes);
+        String call = "cudnnConvolutionBackwardFilter";
+        checkConvolution(call, xDesc, dwDesc, conv);
+        same(call, "dy", dyDesc, conv.output(xDesc, dwDesc));
+        checkWorkspace(call, algo, Direction.BACKWARD_FILTER, xDesc, dwDesc, conv, workspaceBytes);
         device.requireFits(x, xDesc.elements());
         device.requireFits(dy, dyDesc.elements());
         device.requireFits(dw, dwDesc.elements());
@@ -223,7 +227,8 @@ final class EmulatedCudnn implements Cudnn {
     @Override
     public void convolutionBackwardBias(float alpha, Tensor4d dyDesc, DevicePtr dy, float beta, Tensor4d dbDesc,
                                         DevicePtr db) {
-        same("db", dbDesc, new Tensor4d(1, dyDesc.c(), 1, 1));
+        String call = "cudnnConvolutionBackwardBias";
+        same(call, "db", dbDesc, new Tensor4d(1, dyDesc.c(), 1, 1));
         device.requireFits(dy, dyDesc.elements());
         device.requireFits(db, dbDesc.elements());
         queue(() -> {
@@ -245,11 +250,12 @@ final class EmulatedCudnn implements Cudnn {
 
     @Override
     public void addTensor(float alpha, Tensor4d aDesc, DevicePtr a, float beta, Tensor4d cDesc, DevicePtr c) {
+        String call = "cudnnAddTensor";
         int[] ad = {aDesc.n(), aDesc.c(), aDesc.h(), aDesc.w()};
         int[] cd = {cDesc.n(), cDesc.c(), cDesc.h(), cDesc.w()};
         for (int i = 0; i < 4; i++) {
             if (ad[i] != 1 && ad[i] != cd[i]) {
-                throw badParam("A " + aDesc + " does not broadcast to C " + cDesc);
+                throw badParam(call, "A " + aDesc + " does not broadcast to C " + cDesc);
             }
         }
         device.requireFits(a, aDesc.elements());
@@ -276,7 +282,8 @@ final class EmulatedCudnn implements Cudnn {
     @Override
     public void poolingForward(Pooling pooling, float alpha, Tensor4d xDesc, DevicePtr x, float beta, Tensor4d yDesc,
                                DevicePtr y) {
-        same("y", yDesc, pooling.output(xDesc));
+        String call = "cudnnPoolingForward";
+        same(call, "y", yDesc, pooling.output(xDesc));
         device.requireFits(x, xDesc.elements());
         device.requireFits(y, yDesc.elements());
         queue(() -> {
@@ -309,9 +316,10 @@ final class EmulatedCudnn implements Cudnn {
     @Override
     public void poolingBackward(Pooling pooling, float alpha, Tensor4d yDesc, DevicePtr y, Tensor4d dyDesc,
                                 DevicePtr dy, Tensor4d xDesc, DevicePtr x, float beta, Tensor4d dxDesc, DevicePtr dx) {
-        same("y", yDesc, pooling.output(xDesc));
-        same("dy", dyDesc, yDesc);
-        same("dx", dxDesc, xDesc);
+        String call = "cudnnPoolingBackward";
+        same(call, "y", yDesc, pooling.output(xDesc));
+        same(call, "dy", dyDesc, yDesc);
+        same(call, "dx", dxDesc, xDesc);
         device.requireFits(y, yDesc.elements());
         device.requireFits(dy, dyDesc.elements());
         device.requireFits(x, xDesc.elements());
@@ -333,7 +341,8 @@ final class EmulatedCudnn implements Cudnn {
 
     @Override
     public void reluForward(float alpha, Tensor4d xDesc, DevicePtr x, float beta, Tensor4d yDesc, DevicePtr y) {
-        same("y", yDesc, xDesc);
+        String call = "cudnnActivationForward";
+        same(call, "y", yDesc, xDesc);
         device.requireFits(x, xDesc.elements());
         device.requireFits(y, yDesc.elements());
         queue(() -> {
@@ -349,9 +358,10 @@ final class EmulatedCudnn implements Cudnn {
     @Override
     public void reluBackward(float alpha, Tensor4d yDesc, DevicePtr y, Tensor4d dyDesc, DevicePtr dy, Tensor4d xDesc,
                              DevicePtr x, float beta, Tensor4d dxDesc, DevicePtr dx) {
-        same("dy", dyDesc, yDesc);
-        same("x", xDesc, yDesc);
-        same("dx", dxDesc, yDesc);
+        String call = "cudnnActivationBackward";
+        same(call, "dy", dyDesc, yDesc);
+        same(call, "x", xDesc, yDesc);
+        same(call, "dx", dxDesc, yDesc);
         device.requireFits(y, yDesc.elements());
         device.requireFits(dy, dyDesc.elements());
         device.requireFits(x, xDesc.elements());
