@@ -70,6 +70,15 @@ final class JCudnnLibrary implements Cudnn {
      */
     static JCudnnLibrary open(CUstream stream, Function<DevicePtr, Pointer> address) {
         load();
+        try {
+            return create(stream, address);
+        } catch (UnsatisfiedLinkError e) {
+            // a JCudnn 11.7.0 method the 12.6.0 natives do not have: this binding cannot run here
+            throw new CudnnUnavailableException("JCudnn's natives lack a call the backend makes: " + e.getMessage());
+        }
+    }
+
+    private static JCudnnLibrary create(CUstream stream, Function<DevicePtr, Pointer> address) {
         cudnnHandle handle = new cudnnHandle();
         int status = JCudnn.cudnnCreate(handle);
         if (status != 0) {
