@@ -147,3 +147,41 @@ int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, cons
                               int lda, long long sa, const float *B, int ldb, long long sb, const float *b,
                               float *C, int ldc, long long sc, int count) { null_cuda_count_gemm(); return 0; }
 #endif
+
+#ifdef NULL_CUDA_CUDNN
+/* cuDNN 9 as JCudnn's natives call it: version 9.5.0, fake handles and descriptors, no algorithm ranking (the
+ * caller then takes its deterministic default) and 0-byte workspaces; the computing calls are counted. */
+static unsigned long long next_handle = 0xd00000, n_cudnn;
+static int handle(void **h) { next_handle += 0x10; *h = (void *)next_handle; return 0; }
+size_t cudnnGetVersion(void) { return 90500; }
+const char *cudnnGetErrorString(int status) { return "null-cuda: no-op cuDNN"; }
+int cudnnCreate(void **h) { return handle(h); }
+int cudnnCreateTensorDescriptor(void **d) { return handle(d); }
+int cudnnCreateFilterDescriptor(void **d) { return handle(d); }
+int cudnnCreateConvolutionDescriptor(void **d) { return handle(d); }
+int cudnnCreatePoolingDescriptor(void **d) { return handle(d); }
+int cudnnCreateActivationDescriptor(void **d) { return handle(d); }
+int cudnnGetConvolutionForwardAlgorithm_v7(void *h, void *a, void *b, void *c, void *d, int n, int *got, void *p) {
+    *got = 0; return 0; }
+int cudnnGetConvolutionBackwardDataAlgorithm_v7(void *h, void *a, void *b, void *c, void *d, int n, int *got, void *p) {
+    *got = 0; return 0; }
+int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void *h, void *a, void *b, void *c, void *d, int n, int *got, void *p) {
+    *got = 0; return 0; }
+int cudnnGetConvolutionForwardWorkspaceSize(void *h, void *a, void *b, void *c, void *d, int algo, size_t *s) {
+    *s = 0; return 0; }
+int cudnnGetConvolutionBackwardDataWorkspaceSize(void *h, void *a, void *b, void *c, void *d, int algo, size_t *s) {
+    *s = 0; return 0; }
+int cudnnGetConvolutionBackwardFilterWorkspaceSize(void *h, void *a, void *b, void *c, void *d, int algo, size_t *s) {
+    *s = 0; return 0; }
+int cudnnConvolutionForward(void) { n_cudnn++; return 0; }
+int cudnnConvolutionBackwardData(void) { n_cudnn++; return 0; }
+int cudnnConvolutionBackwardFilter(void) { n_cudnn++; return 0; }
+int cudnnConvolutionBackwardBias(void) { n_cudnn++; return 0; }
+int cudnnAddTensor(void) { n_cudnn++; return 0; }
+int cudnnPoolingForward(void) { n_cudnn++; return 0; }
+int cudnnPoolingBackward(void) { n_cudnn++; return 0; }
+int cudnnActivationForward(void) { n_cudnn++; return 0; }
+int cudnnActivationBackward(void) { n_cudnn++; return 0; }
+__attribute__((destructor)) static void report_cudnn(void) {
+    if (n_cudnn) fprintf(stderr, "null-cuda: cuDNN calls %llu\n", n_cudnn); }
+#endif

@@ -38,6 +38,14 @@ public interface Backend extends AutoCloseable {
         return Integer.MAX_VALUE;
     }
 
+    /**
+     * Called once per convolution when a network is built, with x [B,C,H,W] at its largest batch and w
+     * [K,C,R,R]: a backend that chooses algorithms and sizes workspaces per shape does it here, before any
+     * step runs or is captured. Nothing by default.
+     */
+    default void prepareConvolution(int[] x, int[] w, int pad) {
+    }
+
     /** A zero-filled tensor. */
     Tensor allocate(DType dtype, int... shape);
 

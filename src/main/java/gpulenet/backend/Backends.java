@@ -1,6 +1,7 @@
 package gpulenet.backend;
 
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.backend.cuda.ConvChoice;
 import gpulenet.backend.cuda.CudaBackend;
 import gpulenet.backend.cuda.CudaUnavailableException;
 import gpulenet.backend.cuda.GemmChoice;
@@ -33,6 +34,24 @@ public final class Backends {
      */
     public static Choice open(String device, int threads, GemmChoice gemm) {
         return open(device, threads, gemm, CudaBackend::open);
+    }
+
+    /**
+     * {@link #open(String, int, GemmChoice)} with the convolutions on {@code conv}. cuDNN runs on the GPU only,
+     * so with {@link ConvChoice#CUDNN}, "auto" means "cuda" and "cpu" is refused.
+     */
+    public static Choice open(String device, int threads, GemmChoice gemm, ConvChoice conv) {
+        if (conv == ConvChoice.KERNELS) {
+            return open(device, threads, gemm);
+        }
+        if (device.equals("cpu")) {
+            throw new InputException("--conv cudnn runs on the GPU: it needs --device cuda or auto, not cpu");
+        }
+        try {
+            return open(device.equals("auto") ? "cuda" : device, threads, gemm, g -> CudaBackend.open(g, conv));
+        } catch (InputException e) {
+            throw new InputException(e.getMessage().replace("--device cuda: ", "--conv cudnn: "), e);
+        }
     }
 
     /** As {@link #open(String, int, GemmChoice)}, with {@code openCuda} standing in for {@link CudaBackend#open}. */

@@ -5,6 +5,7 @@ import com.google.gson.JsonObject;
 import gpulenet.backend.Backend;
 import gpulenet.backend.Backends;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.backend.cuda.ConvChoice;
 import gpulenet.backend.cuda.CudaBackend;
 import gpulenet.backend.cuda.CudaRuntimeVersion;
 import gpulenet.backend.cuda.CudaUnavailableException;
@@ -55,6 +56,8 @@ import java.util.stream.Stream;
 public final class BenchCommand implements Callable<Integer> {
     static final String CPU = "cpu";
     static final String CUDA = "cuda";
+    /** The GPU with cuDNN's convolutions, max-pools and ReLUs (--conv cudnn), timed beside the kernels. */
+    static final String CUDA_CUDNN = "cuda-cudnn";
 
     @Spec
     CommandSpec spec;
@@ -73,7 +76,8 @@ public final class BenchCommand implements Callable<Integer> {
     int epochs;
 
     @Option(names = "--devices", paramLabel = "DEVICE", split = ",", defaultValue = "cpu,cuda",
-            description = "Devices to time: cpu, cuda. Default: ${DEFAULT-VALUE}.")
+            description = "Devices to time: cpu, cuda, cuda-cudnn (cuDNN's convolutions, pools and ReLUs). "
+                    + "Default: ${DEFAULT-VALUE}.")
     List<String> devices;
 
     @Mixin
@@ -135,9 +139,17 @@ public final class BenchCommand implements Callable<Integer> {
                     for (int batch : batchSizes) {
                         Backend backend;
                         try {
-                            backend = device.equals(CPU) ? new CpuBackend(cpuThreads) : CudaBackend.open(gemmChoice);
+                            backend = device.equals(CPU) ? new CpuBackend(cpuThreads) : CudaBackend.open(gemmChoice,
+                                    device.equals(CUDA_CUDNN) ? ConvChoice.CUDNN : ConvChoice.KERNELS);
                         } catch (CudaUnavailableException e) {
                             report.missing(device, "CUDA is not usable: " + e.getMessage());
+                            unusable.add(device);
+                            break;
+                        } catch (InputException e) {
+                            if (!device.equals(CUDA_CUDNN)) {
+                                throw e;
+                            }
+                            report.missing(device, e.getMessage());
                             unusable.add(device);
                             break;
                         }
@@ -241,8 +253,8 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         for (String d : devices) {
-            if (!d.equals(CPU) && !d.equals(CUDA)) {
-                throw new InputException("--devices takes cpu and cuda, got " + d);
+            if (!d.equals(CPU) && !d.equals(CUDA) && !d.equals(CUDA_CUDNN)) {
+                throw new InputException("--devices takes cpu, cuda and cuda-cudnn, got " + d);
             }
         }
         if (pytorch != null && pytorch.isBlank()) {

@@ -101,7 +101,7 @@ final class BenchReport {
     /** Per model, its set-up line and then its rows (the columns are the same for every model). */
     void printTable(PrintWriter out) {
         boolean pytorch = rows.stream().anyMatch(r -> r.pytorchImagesPerSecond() != null) || !pytorchFailures.isEmpty();
-        String format = "%-6s %6s %7s %12s %10s %9s %9s" + (pytorch ? " %12s %11s%n" : "%n");
+        String format = "%-10s %6s %7s %12s %10s %9s %9s" + (pytorch ? " %12s %11s%n" : "%n");
         boolean first = true;
         for (Map.Entry<String, String> model : models.entrySet()) {
             List<Row> modelRows = rows.stream().filter(r -> r.model().equals(model.getKey())).toList();
@@ -124,12 +124,25 @@ final class BenchReport {
                         ratio == null ? "-" : String.format(Locale.ROOT, "%,.0f", r.pytorchImagesPerSecond()),
                         ratio == null ? "-" : String.format(Locale.ROOT, "%.2fx", ratio));
             }
+            printCudnnRatios(out, modelRows);
         }
         for (Map.Entry<String, String> m : missing.entrySet()) {
             out.println("No " + m.getKey() + " row: " + m.getValue());
         }
         for (Map.Entry<String, String> f : pytorchFailures.entrySet()) {
             out.println("No PyTorch figure for " + f.getKey() + ": " + f.getValue());
+        }
+    }
+
+    /** cuDNN's images/s over the kernels' at each batch size both ran. */
+    private static void printCudnnRatios(PrintWriter out, List<Row> modelRows) {
+        for (Row cudnn : modelRows) {
+            if (!cudnn.device().equals(BenchCommand.CUDA_CUDNN)) {
+                continue;
+            }
+            modelRows.stream().filter(k -> k.device().equals(BenchCommand.CUDA) && k.batch() == cudnn.batch()).findFirst()
+                    .ifPresent(k -> out.printf(Locale.ROOT, "cuDNN vs kernels at batch %d: %.2fx the images/s%n",
+                            cudnn.batch(), cudnn.imagesPerSecond() / k.imagesPerSecond()));
         }
     }
 

@@ -22,6 +22,9 @@ public final class DeviceOptions {
     GemmOption gemm;
 
     @Mixin
+    ConvOption conv;
+
+    @Mixin
     DataOption data;
 
     /** Whether --data was given (rather than the MNIST inside the jar being used). */
@@ -31,7 +34,7 @@ public final class DeviceOptions {
 
     /** Opens the backend and prints the one line saying which one and why. */
     public Backends.Choice openBackend(PrintWriter out) {
-        Backends.Choice choice = Backends.open(device, threads.threads, gemm.choice());
+        Backends.Choice choice = Backends.open(device, threads.threads, gemm.choice(), conv.choice());
         out.println(choice.line());
         out.flush();
         return choice;

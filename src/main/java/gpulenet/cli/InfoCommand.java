@@ -6,6 +6,7 @@ import gpulenet.backend.cuda.CudaUnavailableException;
 import gpulenet.backend.cuda.DeviceInfo;
 import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.backend.cuda.JCudaBindingVersion;
+import gpulenet.backend.cuda.JCudaDriver;
 import gpulenet.backend.cuda.KernelBuildId;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -56,6 +57,8 @@ public final class InfoCommand implements Callable<Integer> {
         } catch (CudaUnavailableException e) {
             out.println("CUDA: not usable: " + e.getMessage());
         }
+        // loads the library only (no handle): what --conv cudnn would find
+        out.println("cuDNN: " + JCudaDriver.cudnnVersion());
         out.flush();
         return 0;
     }

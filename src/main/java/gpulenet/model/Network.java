@@ -156,6 +156,14 @@ public final class Network {
                 fullMask[i] = backend.allocate(DType.F32, maxBatch, u.shape[0]);
             }
         }
+        int[] input = {maxBatch, 1, height, width};
+        for (int i = 0; i < n; i++) {
+            Unit u = units.get(i);
+            if (u.kind == Kind.CONV) {
+                backend.prepareConvolution(i == 0 ? input : batchShape(maxBatch, units.get(i - 1).shape),
+                        u.weight.shape(), ((Conv2d) u.layer).padding());
+            }
+        }
         stats = backend.allocate(DType.F32, 2);
         headWorkspace = headStart < 0 ? null : allocateHeadWorkspace();
         current = views(maxBatch);

@@ -31,6 +31,11 @@ import java.util.function.Function;
  * row-major matrix is the column-major view of its transpose, so row-major C = op(A) op(B) is
  * column-major C^T = op(B)^T op(A)^T, i.e. cublasSgemm with the operands swapped, M and N swapped and
  * the same transpose flags and leading dimensions (see {@link #gemmRowMajor}).
+ *
+ * <p>With {@link ConvChoice#CUDNN} the convolutions, max-pools and ReLUs run through cuDNN instead
+ * ({@link CudnnOps}), on the same stream and in the same graphs, and the fusions of those ops with each other
+ * and with the gather are declined (the Backend defaults run the plain ops in turn); the pool's argmax is
+ * then not written, since cuDNN's pooling backward reads the pool's input instead.
  */
 public final class CudaBackend implements Backend {
 
@@ -71,6 +76,8 @@ public final class CudaBackend implements Backend {
      */
     private final DevicePtr weightPartials;
     private final DevicePtr weightTallies;
+    /** The convolutions, pools and ReLUs through cuDNN, or null for the kernels. */
+    private final CudnnOps cudnn;
     private boolean closed;
 
     /**
@@ -80,9 +87,17 @@ public final class CudaBackend implements Backend {
      * {@link InputException} instead: the user asked for something this host lacks.
      */
     public static CudaBackend open(GemmChoice gemm) throws CudaUnavailableException {
+        return open(gemm, ConvChoice.KERNELS);
+    }
+
+    /**
+     * {@link #open(GemmChoice)} with the convolutions on {@code conv}; with {@link ConvChoice#CUDNN} where cuDNN
+     * cannot be used, throws a plain {@link InputException} naming what to install or set.
+     */
+    public static CudaBackend open(GemmChoice gemm, ConvChoice conv) throws CudaUnavailableException {
         CudaDriver driver = JCudaDriver.open(Kernel.values());
         try {
-            return new CudaBackend(driver, gemm);
+            return new CudaBackend(driver, gemm, conv);
         } catch (RuntimeException e) {
             driver.close();
             throw e;
@@ -91,7 +106,23 @@ public final class CudaBackend implements Backend {
 
     /** A backend on {@code driver}, which it owns and closes. */
     public CudaBackend(CudaDriver driver, GemmChoice gemm) {
+        this(driver, gemm, ConvChoice.KERNELS);
+    }
+
+    /** A backend on {@code driver}, which it owns and closes, with the convolutions on {@code conv}. */
+    public CudaBackend(CudaDriver driver, GemmChoice gemm, ConvChoice conv) {
         this.driver = driver;
+        if (conv == ConvChoice.CUDNN) {
+            try {
+                this.cudnn = new CudnnOps(driver.cudnn(), t -> ptr(t, DType.F32),
+                        bytes -> ptr(allocate(DType.U8, Math.toIntExact(bytes)), DType.U8));
+            } catch (CudnnUnavailableException e) {
+                // like --gemm cublas: the user asked for something this host lacks; --device auto must not fall back
+                throw new InputException("--conv cudnn: cuDNN is not usable: " + e.getMessage());
+            }
+        } else {
+            this.cudnn = null;
+        }
         this.sites = new LaunchSites(driver);
         this.weightPartials = ptr(allocate(DType.F32, 2 * CONV_WEIGHT_BLOCKS * CONV_MAX_R), DType.F32);
         this.weightTallies = ptr(allocate(DType.I32, CONV_WEIGHT_BLOCKS), DType.I32);
@@ -137,7 +168,24 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String describe() {
-        return "cuda: " + driver.info() + ", " + gemmDescription;
+        return "cuda: " + driver.info() + ", " + gemmDescription + (cudnn == null ? "" : ", " + convDescription());
+    }
+
+    /** What runs the convolutions, pools and ReLUs: "conv: kernels" or "conv: cuDNN 9.5.0 (...)". */
+    public String convDescription() {
+        return "conv: " + (cudnn == null ? "kernels" : cudnn.describe());
+    }
+
+    /** The cuDNN algorithms chosen so far, one line per convolution shape; empty with the kernels. */
+    public List<String> cudnnAlgorithms() {
+        return cudnn == null ? List.of() : cudnn.algorithms();
+    }
+
+    @Override
+    public void prepareConvolution(int[] x, int[] w, int pad) {
+        if (cudnn != null) {
+            cudnn.prepare(x, w, pad);
+        }
     }
 
     // ---- memory ----
@@ -242,6 +290,11 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2dForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y) {
+        if (cudnn != null) {
+            ConvShape.of(x, w, pad).checkOutput(y);
+            cudnn.convForward(x, w, b, pad, relu, y);
+            return;
+        }
         convForward(x, w, b, pad, relu, y, null, null);
     }
 
@@ -249,6 +302,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void conv2dPoolForward(Tensor x, Tensor w, Tensor b, int pad, boolean relu, Tensor y, Tensor pooled,
                                   Tensor argmax) {
+        if (cudnn != null) {
+            Backend.super.conv2dPoolForward(x, w, b, pad, relu, y, pooled, argmax);
+            return;
+        }
         poolDims(y, pooled);
         sameShape(argmax, pooled);
         convForward(x, w, b, pad, relu, y, pooled, argmax);
@@ -258,6 +315,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void gatherConv2dForward(BatchSource source, Tensor x, Tensor labels, Tensor w, Tensor b, int pad,
                                     boolean relu, Tensor y, Tensor pooled, Tensor argmax) {
+        if (cudnn != null) {
+            Backend.super.gatherConv2dForward(source, x, labels, w, b, pad, relu, y, pooled, argmax);
+            return;
+        }
         ConvShape s = ConvShape.of(x, w, pad);
         s.checkOutput(y);
         int hw = source.images().dim(1) * source.images().dim(2);
@@ -291,6 +352,14 @@ public final class CudaBackend implements Backend {
     public void conv2dBackward(Tensor x, Tensor w, Tensor dy, int pad, Tensor dx, Tensor dw, Tensor db) {
         ConvShape s = ConvShape.of(x, w, pad);
         s.checkOutput(dy);
+        if (cudnn != null) {
+            if (dx != null) {
+                sameShape(dx, x);
+            }
+            sameShape(dw, w);
+            cudnn.convBackward(x, w, dy, pad, dx, dw, db);
+            return;
+        }
         convBackward(s, x, w, dy, null, null, false, dx, dw, db);
     }
 
@@ -298,6 +367,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void conv2dPoolBackward(Tensor x, Tensor w, Tensor dPooled, Tensor pooled, Tensor argmax, boolean reluBefore,
                                    int pad, Tensor dy, Tensor dx, Tensor dw, Tensor db) {
+        if (cudnn != null) {
+            Backend.super.conv2dPoolBackward(x, w, dPooled, pooled, argmax, reluBefore, pad, dy, dx, dw, db);
+            return;
+        }
         ConvShape s = ConvShape.of(x, w, pad);
         s.checkOutput(dy);
         poolDims(dy, dPooled);
@@ -342,6 +415,10 @@ public final class CudaBackend implements Backend {
     public void maxPool2x2Forward(Tensor x, Tensor y, Tensor argmax) {
         int[] d = poolDims(x, y);
         sameShape(argmax, y);
+        if (cudnn != null) {
+            cudnn.maxPoolForward(x, y);
+            return;
+        }
         launch(Kernel.MAXPOOL2X2_FORWARD, LaunchConfig.cover(y.size(), BLOCK),
                 ptr(x, DType.F32), ptr(y, DType.F32), ptr(argmax, DType.I32), d[0], d[1], d[2], d[3]);
     }
@@ -351,6 +428,10 @@ public final class CudaBackend implements Backend {
         int[] d = poolDims(dx, dy);
         sameShape(y, dy);
         sameShape(argmax, dy);
+        if (cudnn != null) {
+            cudnn.maxPoolBackward(dy, y, reluBefore, dx);
+            return;
+        }
         // one thread per element of dx
         launch(Kernel.MAXPOOL2X2_BACKWARD, LaunchConfig.cover(dx.size(), BLOCK),
                 ptr(dy, DType.F32), ptr(y, DType.F32), ptr(argmax, DType.I32), ptr(dx, DType.F32),
@@ -517,6 +598,10 @@ public final class CudaBackend implements Backend {
     @Override
     public void reluForward(Tensor x, Tensor y) {
         sameShape(y, x);
+        if (cudnn != null) {
+            cudnn.reluForward(x, y);
+            return;
+        }
         launch(Kernel.RELU_FORWARD, LaunchConfig.cover(x.size(), BLOCK), ptr(x, DType.F32), ptr(y, DType.F32),
                 (int) x.size());
     }
@@ -525,6 +610,10 @@ public final class CudaBackend implements Backend {
     public void reluBackward(Tensor dy, Tensor y, Tensor dx) {
         sameShape(y, dy);
         sameShape(dx, dy);
+        if (cudnn != null) {
+            cudnn.reluBackward(dy, y, dx);
+            return;
+        }
         launch(Kernel.RELU_BACKWARD, LaunchConfig.cover(dy.size(), BLOCK), ptr(dy, DType.F32), ptr(y, DType.F32),
                 ptr(dx, DType.F32), (int) dy.size());
     }

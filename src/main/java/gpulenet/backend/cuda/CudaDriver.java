@@ -64,6 +64,12 @@ public interface CudaDriver extends AutoCloseable {
               DevicePtr b, int ldb, float beta, DevicePtr c, int ldc);
 
     /**
+     * cuDNN bound to this driver's stream, made at the first call (not while capturing) and closed with the
+     * driver; throws {@link CudnnUnavailableException} with the reason when cuDNN cannot be used here.
+     */
+    Cudnn cudnn();
+
+    /**
      * From now on, records the launches, GEMMs and memsets queued on the stream into a graph instead of
      * running them, until {@link #endCapture}.
      */

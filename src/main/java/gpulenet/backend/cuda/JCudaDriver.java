@@ -151,6 +151,7 @@ public final class JCudaDriver implements CudaDriver {
     private DeviceMemory cublasWorkspace;
     private String cublasFailure;
     private boolean closed;
+    private JCudnnLibrary cudnn;
 
     private JCudaDriver(CUdevice device, DeviceInfo info, Map<String, CUmodule> modules, CUfunction[] functions,
                         CUstream stream) {
@@ -666,6 +667,20 @@ public final class JCudaDriver implements CudaDriver {
     }
 
     @Override
+    public synchronized Cudnn cudnn() {
+        if (cudnn == null) {
+            requireNotCapturing("cudnnCreate");
+            cudnn = JCudnnLibrary.open(stream, JCudaDriver::at);
+        }
+        return cudnn;
+    }
+
+    /** The cuDNN version this process loads, or why none does, without creating a handle (for {@code info}). */
+    public static String cudnnVersion() {
+        return JCudnnLibrary.probe();
+    }
+
+    @Override
     public void beginCapture() {
         if (capturing) {
             throw new IllegalStateException("already capturing");
@@ -768,6 +783,9 @@ public final class JCudaDriver implements CudaDriver {
         List<Runnable> steps = new ArrayList<>();
         if (timer != null) {
             steps.add(timer::close);
+        }
+        if (cudnn != null) {
+            steps.add(cudnn::close);
         }
         if (cublas != null) {
             steps.add(() -> JCublas2.cublasDestroy(cublas));

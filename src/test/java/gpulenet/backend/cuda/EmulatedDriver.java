@@ -29,6 +29,8 @@ import java.util.function.IntPredicate;
  * forbids while a stream captures (a copy from or to pageable host memory, waiting for the device,
  * allocating or freeing, a new pinned argument block) throws and invalidates the capture, so endCapture
  * throws too, as cuStreamEndCapture does.
+ *
+ * <p>cuDNN is {@link EmulatedCudnn}, whose calls are queued and captured like launches.
  */
 final class EmulatedDriver implements CudaDriver {
 
@@ -62,6 +64,9 @@ final class EmulatedDriver implements CudaDriver {
     private List<Runnable> capture;
     private String invalidatedBy;
     private final List<Memory> capturedArguments = new ArrayList<>();
+    private EmulatedCudnn cudnn;
+    /** Why cuDNN is not offered, or null when it is. */
+    private String noCudnn;
 
     /**
      * @param cublas whether to offer the reference gemm (as cuBLAS) or report cuBLAS as unavailable
@@ -346,6 +351,65 @@ final class EmulatedDriver implements CudaDriver {
         }
         capturedArguments.add(copy);
         return copy;
+    }
+
+    /** From now on, {@link #cudnn} throws as a host without libcudnn.so.9 would, with this reason. */
+    void withoutCudnn(String reason) {
+        noCudnn = reason;
+    }
+
+    @Override
+    public Cudnn cudnn() {
+        if (noCudnn != null) {
+            throw new CudnnUnavailableException(noCudnn);
+        }
+        if (cudnn == null) {
+            forbiddenWhileCapturing("cudnnCreate");
+            cudnn = new EmulatedCudnn(this);
+        }
+        return cudnn;
+    }
+
+    /** The cuDNN calls queued outside graphs so far (0 before the first). */
+    int cudnnCalls() {
+        return cudnn == null ? 0 : cudnn.calls();
+    }
+
+    /** Runs {@code work} now, or records it into the graph being captured. */
+    void enqueue(Runnable work) {
+        if (capture != null) {
+            capture.add(work);
+        } else {
+            work.run();
+        }
+    }
+
+    /** Fails as an out-of-bounds device access would when {@code elements} floats at p run past its allocation. */
+    void requireFits(DevicePtr p, long elements) {
+        requireFitsBytes(p, 4 * elements);
+    }
+
+    void requireFitsBytes(DevicePtr p, long bytes) {
+        if (bytes > 0) {
+            at(p, bytes);
+        }
+    }
+
+    float[] read(DevicePtr p, long elements) {
+        float[] out = new float[Math.toIntExact(elements)];
+        at(p, 4 * elements).read(0, out, 0, out.length);
+        return out;
+    }
+
+    void write(DevicePtr p, float[] values) {
+        at(p, 4L * values.length).write(0, values, 0, values.length);
+    }
+
+    /** Fills {@code bytes} at p with NaNs: what a library's scratch leaves behind. */
+    void scribble(DevicePtr p, long bytes) {
+        if (bytes > 0) {
+            at(p, bytes).setMemory(0, bytes, (byte) 0xff);
+        }
     }
 
     @Override
