@@ -63,7 +63,8 @@ public final class EvalCommand implements Callable<Integer> {
         }
         OutputFile.requireWritable("--confusion", confusionPng);
         OutputFile.requireWritable("--errors", errorsPng);
-        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it has no accuracy to measure");
+        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it has no accuracy to measure",
+                spec.commandLine().getErr());
         Checkpoint saved = loaded.saved();
         Model model = loaded.model();
         Dataset test = model.transform().applyTo(deviceOptions.loadTestData());

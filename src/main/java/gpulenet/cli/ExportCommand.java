@@ -48,7 +48,7 @@ public final class ExportCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         OutputFile.requireWritable("--onnx", onnx);
-        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot be exported");
+        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot be exported", spec.commandLine().getErr());
         Model model = loaded.model();
         int size = loaded.inputSize();
         byte[] bytes;

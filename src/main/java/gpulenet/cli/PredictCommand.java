@@ -82,7 +82,7 @@ public final class PredictCommand implements Callable<Integer> {
         if (deviceOptions.dataGiven()) {
             throw new InputException("--data does not apply to predict: give image files or directories");
         }
-        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot predict anything");
+        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot predict anything", err);
         Model model = loaded.model();
         int size = loaded.inputSize();
 
