@@ -106,6 +106,20 @@ def save(directory):
                     'optimizer_state_dict': optimizer.state_dict(), 'loss': 0.25}, path + '-dict.pth')
         with open(path + '.safetensors', 'wb') as f:
             f.write(safetensors_bytes(net.state_dict()))
+    # LeNet-5's weights as other dtypes and as views that are not contiguous, each with its float32 reference
+    state = LeNet5().state_dict()
+    variants = {'float64': {k: v.double() for k, v in state.items()},
+                'float16': {k: v.half() for k, v in state.items()},
+                'bfloat16': {k: v.bfloat16() for k, v in state.items()},
+                'strided': {k: v.t().contiguous().t() if v.dim() == 2 else v[::1] for k, v in state.items()}}
+    variants['strided']['conv1.weight'] = state['conv1.weight'].permute(3, 2, 1, 0).contiguous().permute(3, 2, 1, 0)
+    assert not variants['strided']['fc1.weight'].is_contiguous()
+    for name, tensors in variants.items():
+        path = os.path.join(directory, 'lenet5-' + name)
+        torch.save(tensors, path + '.pth')
+        torch.save(tensors, path + '-legacy.pth', _use_new_zipfile_serialization=False)
+        with open(path + '.safetensors', 'wb') as f:
+            f.write(safetensors_bytes({k: v.float().contiguous() for k, v in tensors.items()}))
 
 
 def load(directory, presets):

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -90,6 +91,33 @@ class PthTorchTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"float64", "float16", "bfloat16", "strided"})
+    void otherDtypesBecomeFloat32WithOneLineAndViewsThatAreNotContiguousReadAsTheirValues(String variant) {
+        Checkpoint reference = Checkpoint.read(dir.resolve("lenet5-" + variant + ".safetensors"));
+        for (String format : List.of("", "-legacy")) {
+            Path file = dir.resolve("lenet5-" + variant + format + ".pth");
+            Checkpoint pth = Checkpoint.read(file);
+            assertEquals(new java.util.TreeSet<>(reference.tensorNames()), new java.util.TreeSet<>(pth.tensorNames()));
+            for (String name : reference.tensorNames()) {
+                assertArrayEquals(reference.tensors().get(name).data(), pth.tensors().get(name).data(), variant + format + " " + name);
+            }
+            assertEquals(variant.equals("strided") ? List.of() : List.of(file + ": converted 10 " + variant
+                    + " tensors to float32 (conv1.weight, conv1.bias, conv2.weight, conv2.bias, fc1.weight, fc1.bias, fc2.weight, "
+                    + "fc2.bias, fc3.weight, fc3.bias)"), pth.notes());
+        }
+    }
+
+    /** |mine - theirs| <= 1e-5 + 1e-4 |theirs|, for every logit. */
+    static void assertClose(float[] theirs, float[] mine, String what) {
+        assertEquals(theirs.length, mine.length, what);
+        for (int i = 0; i < mine.length; i++) {
+            double tolerance = 1e-5 + 1e-4 * Math.abs(theirs[i]);
+            assertTrue(Math.abs(mine[i] - theirs[i]) <= tolerance, what + " logit " + i + ": " + mine[i] + " here, "
+                    + theirs[i] + " in PyTorch");
+        }
+    }
+
     @Test
     void filesWrittenHereLoadInPyTorchWeightsOnlyIntoTheTutorialsClassesAndGiveTheSameLogits() throws IOException {
         Map<String, float[]> ours = new java.util.LinkedHashMap<>();
@@ -111,12 +139,7 @@ class PthTorchTest {
         args.addAll(PRESETS);
         SystemPython.runOk(args);
         for (String preset : PRESETS) {
-            float[] theirs = readFloats(dir.resolve(preset + "-torch-logits.f32"));
-            float[] mine = ours.get(preset);
-            assertEquals(mine.length, theirs.length, preset);
-            for (int i = 0; i < mine.length; i++) {
-                assertEquals(theirs[i], mine[i], 1e-5 + 1e-4 * Math.abs(theirs[i]), preset + " logit " + i);
-            }
+            assertClose(readFloats(dir.resolve(preset + "-torch-logits.f32")), ours.get(preset), preset);
         }
     }
 
@@ -159,11 +182,7 @@ class PthTorchTest {
         Files.writeString(dir.resolve("lenet5-32-input.json"), String.format(Locale.ROOT,
                 "{\"size\": %d, \"mean\": %s, \"std\": %s}", in.rows(), model.transform().mean(), model.transform().std()));
         SystemPython.runOk(List.of(SCRIPT.toString(), "load", dir.toString(), "lenet5-32"));
-        float[] theirs = readFloats(dir.resolve("lenet5-32-torch-logits.f32"));
-        float[] mine = logits(model, Checkpoint.read(continued));
-        for (int i = 0; i < mine.length; i++) {
-            assertEquals(theirs[i], mine[i], 1e-5 + 1e-4 * Math.abs(theirs[i]), "logit " + i);
-        }
+        assertClose(readFloats(dir.resolve("lenet5-32-torch-logits.f32")), logits(model, Checkpoint.read(continued)), "continued");
 
         AppTest.Run inferred = run("eval", "--checkpoint", dir.resolve("cnn3-legacy.pth").toString(), "--data", data.toString(),
                 "--device", "cpu");
