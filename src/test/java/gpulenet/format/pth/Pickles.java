@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.zip.CRC32;
 
 /** Hand-written pickles and the zips and legacy streams that carry them, for tests of what the reader refuses. */
-final class Pickles {
+public final class Pickles {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     /** Whether storages are named as in the legacy stream (with a sixth field, view_metadata None). */
     private final boolean legacy;
@@ -24,7 +24,7 @@ final class Pickles {
         this.legacy = legacy;
     }
 
-    static Pickles proto2() {
+    public static Pickles proto2() {
         return proto2(false);
     }
 
@@ -35,7 +35,7 @@ final class Pickles {
         return p;
     }
 
-    Pickles op(int... bytes) {
+    public Pickles op(int... bytes) {
         for (int b : bytes) {
             out.write(b);
         }
@@ -51,7 +51,7 @@ final class Pickles {
         return this;
     }
 
-    Pickles global(String module, String name) {
+    public Pickles global(String module, String name) {
         return op('c').ascii(module + "\n" + name + "\n");
     }
 
@@ -60,7 +60,7 @@ final class Pickles {
         return this;
     }
 
-    Pickles str(String s) {
+    public Pickles str(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         op('X', b.length & 0xff, (b.length >>> 8) & 0xff, (b.length >>> 16) & 0xff, b.length >>> 24);
         out.writeBytes(b);
@@ -90,7 +90,7 @@ final class Pickles {
         return op('t', 0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R');
     }
 
-    byte[] stop() {
+    public byte[] stop() {
         return op('.').bytes();
     }
 
@@ -99,7 +99,7 @@ final class Pickles {
     }
 
     /** A zip as torch.save writes it: archive/data.pkl, archive/version, and the given storages (all stored). */
-    static byte[] zip(byte[] pickle, Map<String, byte[]> storages) {
+    public static byte[] zip(byte[] pickle, Map<String, byte[]> storages) {
         Map<String, byte[]> records = new LinkedHashMap<>();
         records.put("archive/data.pkl", pickle);
         storages.forEach((k, v) -> records.put("archive/data/" + k, v));
@@ -130,7 +130,7 @@ final class Pickles {
     }
 
     /** The legacy stream around {@code object}: magic, protocol 1001, sys info, the object, keys, storages. */
-    static byte[] legacy(byte[] object, Map<String, byte[]> storages) {
+    public static byte[] legacy(byte[] object, Map<String, byte[]> storages) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         b.writeBytes(proto2().op(0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19).stop());
         b.writeBytes(proto2().op('M', 0xe9, 0x03).stop());
