@@ -81,8 +81,8 @@ public final class TrainCommand implements Callable<Integer> {
     int logInterval;
 
     @Option(names = "--save", paramLabel = "FILE",
-            description = "Write a checkpoint here after every epoch, atomically: safetensors, or PyTorch's format for a "
-                    + ".pth/.pt name (torch.load reads it as a state_dict). A symlink is followed: its target is replaced, not the link.")
+            description = "Write a checkpoint here after every epoch (safetensors, or PyTorch's format for a .pth/.pt name, "
+                    + "which torch.load reads as a state_dict), atomically. A symlink is followed: its target is replaced, not the link.")
     Path save;
 
     @Option(names = "--resume", paramLabel = "FILE", description = "Continue the run saved in this checkpoint.")

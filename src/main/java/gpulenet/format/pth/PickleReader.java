@@ -30,6 +30,11 @@ final class PickleReader {
     /** Mark nesting (a tuple in a tuple in ...): a state_dict needs 3 levels. */
     private static final int MAX_MARKS = 64;
     private static final int MAX_GLOBAL_NAME = 256;
+    /**
+     * Values pushed in all: a state_dict pushes some tens per tensor, and this keeps the worst a hostile pickle
+     * can build (a container per byte) to some tens of MiB of heap, whatever the size of the file.
+     */
+    private static final int MAX_VALUES = 1 << 20;
 
     /** The value a pickle holds and where its STOP ended. */
     record Loaded(Object value, int end) {
@@ -45,6 +50,7 @@ final class PickleReader {
     private final Map<Long, Object> memo = new HashMap<>();
     /** Items put into lists and dicts: each costs at least a byte of the pickle, so this is bounded by its size. */
     private long insertions;
+    private int pushes;
 
     private PickleReader(String source, byte[] bytes, int start, int end, Function<Object, StorageRef> persistent) {
         this.source = source;
@@ -276,6 +282,9 @@ final class PickleReader {
     }
 
     private void push(Object v) {
+        if (++pushes > MAX_VALUES) {
+            throw corrupt("more than " + MAX_VALUES + " values");
+        }
         stack.add(v);
     }
 

@@ -123,12 +123,22 @@ class PthRefusalTest {
                         "empty backward hooks"),
                 arguments("deep nesting", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(marks(10_000)).stop(),
                         "nesting deeper than 64"),
+                arguments("a container per byte", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(']')
+                        .op(repeat(new int[]{'}', 'a'}, 1 << 20)).stop(), "more than 1048576 values"),
                 arguments("a str longer than the pickle", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('X', 0xff, 0xff, 0xff, 0xff).stop(), "truncated"),
                 arguments("a huge LONG1", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(0x8a, 200).stop(), "an integer of 200 bytes"),
                 arguments("GET of an unset memo entry", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('h', 7).stop(), "memo entry 7"),
                 arguments("a tuple as a dict key", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('}', ')').integer(1).op('s').stop(), "a dict key is a tuple"),
                 arguments("protocol 5", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(0x80, 5).stop(), "pickle protocol 5"),
                 arguments("a list where a state_dict belongs", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(']').stop(), "holds a list, not a state_dict"));
+    }
+
+    private static int[] repeat(int[] ops, int times) {
+        int[] out = new int[ops.length * times];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ops[i % ops.length];
+        }
+        return out;
     }
 
     private static int[] marks(int n) {
