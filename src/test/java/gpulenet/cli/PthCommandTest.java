@@ -37,4 +37,12 @@ class PthCommandTest {
         }
         assertFalse(Files.exists(marker));
     }
+
+    @Test
+    void aStateDictOfNoPresetsNetworkAsksForOneInOneLine() {
+        String tiny = "src/test/resources/pth/tiny-zip.pth";
+        AppTest.Run r = runRefused("eval", "--checkpoint", tiny);
+        assertTrue(r.err().contains(tiny + ": no network recorded, and its parameter names and shapes match none of the "
+                + "presets (lenet5, lenet5-adam, lenet5-32, cnn-dropout, cnn3): give --model NAME or --model-file FILE"), r.err());
+    }
 }

@@ -79,58 +79,63 @@ class PthRefusalTest {
                 PthFile.parse("f.pth", Pickles.legacy(slice, storage0())).tensors().get("w").data());
     }
 
+    /** A case: what it is, its pickle for the zip (false) and the legacy stream (true), and what the refusal says. */
+    static Arguments hostile(String what, Function<Boolean, byte[]> pickle, String expected) {
+        return arguments(what, pickle, expected);
+    }
+
     static Stream<Arguments> hostilePickles() {
         return Stream.of(
-                arguments("os.system called", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).global("os", "system").str("touch /tmp/pwned").op(0x85, 'R').stop(),
+                hostile("os.system called", l -> Pickles.proto2(l).global("os", "system").str("touch /tmp/pwned").op(0x85, 'R').stop(),
                         "refusing the global os.system"),
-                arguments("posix.system", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).global("posix", "system").stop(), "refusing the global posix.system"),
-                arguments("builtins.eval", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).global("builtins", "eval").str("1").op(0x85, 'R').stop(),
+                hostile("posix.system", l -> Pickles.proto2(l).global("posix", "system").stop(), "refusing the global posix.system"),
+                hostile("builtins.eval", l -> Pickles.proto2(l).global("builtins", "eval").str("1").op(0x85, 'R').stop(),
                         "refusing the global builtins.eval"),
-                arguments("__builtin__.getattr", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).global("__builtin__", "getattr").stop(),
+                hostile("__builtin__.getattr", l -> Pickles.proto2(l).global("__builtin__", "getattr").stop(),
                         "refusing the global __builtin__.getattr"),
-                arguments("a whole model", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).global("__main__", "Net").op(')', 0x81).stop(),
+                hostile("a whole model", l -> Pickles.proto2(l).global("__main__", "Net").op(')', 0x81).stop(),
                         "save model.state_dict() instead"),
-                arguments("INST", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('(').str("id").op('i').ascii("os\nsystem\n").stop(), "refusing INST os.system"),
-                arguments("STACK_GLOBAL", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).str("builtins").str("exec").op(0x93).stop(),
+                hostile("INST", l -> Pickles.proto2(l).op('(').str("id").op('i').ascii("os\nsystem\n").stop(), "refusing INST os.system"),
+                hostile("STACK_GLOBAL", l -> Pickles.proto2(l).str("builtins").str("exec").op(0x93).stop(),
                         "refusing STACK_GLOBAL builtins.exec"),
-                arguments("OBJ of an allowed class", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('(').global("torch", "FloatStorage").op('o').stop(),
+                hostile("OBJ of an allowed class", l -> Pickles.proto2(l).op('(').global("torch", "FloatStorage").op('o').stop(),
                         "refusing OBJ"),
-                arguments("NEWOBJ of OrderedDict", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).global("collections", "OrderedDict").op(')', 0x81).stop(),
+                hostile("NEWOBJ of OrderedDict", l -> Pickles.proto2(l).global("collections", "OrderedDict").op(')', 0x81).stop(),
                         "refusing NEWOBJ"),
-                arguments("EXT1", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(0x82, 1).stop(), "refusing EXT"),
-                arguments("REDUCE on a storage class", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).global("torch", "FloatStorage").op(')', 'R').stop(),
+                hostile("EXT1", l -> Pickles.proto2(l).op(0x82, 1).stop(), "refusing EXT"),
+                hostile("REDUCE on a storage class", l -> Pickles.proto2(l).global("torch", "FloatStorage").op(')', 'R').stop(),
                         "refusing a call (REDUCE) of torch.FloatStorage"),
-                arguments("REDUCE on a str", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).str("os.system").op(')', 'R').stop(), "refusing a call (REDUCE) of a str"),
-                arguments("BUILD on a tensor", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).raw(tensorOp(l, 6, 0, new int[]{6}, new int[]{1}).bytes())
+                hostile("REDUCE on a str", l -> Pickles.proto2(l).str("os.system").op(')', 'R').stop(), "refusing a call (REDUCE) of a str"),
+                hostile("BUILD on a tensor", l -> Pickles.proto2(l).raw(tensorOp(l, 6, 0, new int[]{6}, new int[]{1}).bytes())
                         .op('}', 'b').stop(), "refusing BUILD (setting the state) of a tensor"),
-                arguments("BUILD on a dict", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('}', '}', 'b').stop(), "refusing BUILD (setting the state) of a dict"),
-                arguments("a persistent id that is not a storage", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('(').str("module").str("os").op('t', 'Q').stop(),
+                hostile("BUILD on a dict", l -> Pickles.proto2(l).op('}', '}', 'b').stop(), "refusing BUILD (setting the state) of a dict"),
+                hostile("a persistent id that is not a storage", l -> Pickles.proto2(l).op('(').str("module").str("os").op('t', 'Q').stop(),
                         "not tagged 'storage'"),
-                arguments("a persistent id naming another class", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('(').str("storage")
+                hostile("a persistent id naming another class", l -> Pickles.proto2(l).op('(').str("storage")
                         .global("collections", "OrderedDict").str("0").str("cpu").integer(6).op(l ? new int[]{'N', 't', 'Q'} : new int[]{'t', 'Q'})
                         .stop(),
                         "not a torch storage class"),
-                arguments("a tensor past its storage", (Function<Boolean, byte[]>) l -> stateDict(tensorOp(l, 6, 4, new int[]{2, 3}, new int[]{3, 1})),
+                hostile("a tensor past its storage", l -> stateDict(tensorOp(l, 6, 4, new int[]{2, 3}, new int[]{3, 1})),
                         "needs 10 elements of storage 0, which holds 6"),
-                arguments("a storage longer than its record", (Function<Boolean, byte[]>) l -> stateDict(tensorOp(l, 600, 0, new int[]{2, 3}, new int[]{3, 1})),
+                hostile("a storage longer than its record", l -> stateDict(tensorOp(l, 600, 0, new int[]{2, 3}, new int[]{3, 1})),
                         "600"),
-                arguments("a tensor whose size overflows", (Function<Boolean, byte[]>) l -> stateDict(tensorOp(l, 6, 0, new int[]{0x7fffffff, 0x7fffffff, 0x7fffffff},
+                hostile("a tensor whose size overflows", l -> stateDict(tensorOp(l, 6, 0, new int[]{0x7fffffff, 0x7fffffff, 0x7fffffff},
                         new int[]{1, 1, 1})), "overflows 64-bit indexing"),
-                arguments("a negative offset", (Function<Boolean, byte[]>) l -> stateDict(tensorOp(l, 6, -1, new int[]{2}, new int[]{1})), "negative storage offset"),
-                arguments("backward hooks", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).global("torch._utils", "_rebuild_tensor_v2").op('(')
+                hostile("a negative offset", l -> stateDict(tensorOp(l, 6, -1, new int[]{2}, new int[]{1})), "negative storage offset"),
+                hostile("backward hooks", l -> Pickles.proto2(l).global("torch._utils", "_rebuild_tensor_v2").op('(')
                         .storage("0", 6).integer(0).op('(').integer(6).op('t', '(').integer(1).op('t', 0x89)
                         .global("collections", "OrderedDict").op(')', 'R').integer(1).str("hook").op('s', 't', 'R').stop(),
                         "empty backward hooks"),
-                arguments("deep nesting", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(marks(10_000)).stop(),
+                hostile("deep nesting", l -> Pickles.proto2(l).op(marks(10_000)).stop(),
                         "nesting deeper than 64"),
-                arguments("a container per byte", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(']')
+                hostile("a container per byte", l -> Pickles.proto2(l).op(']')
                         .op(repeat(new int[]{'}', 'a'}, 1 << 20)).stop(), "more than 1048576 values"),
-                arguments("a str longer than the pickle", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('X', 0xff, 0xff, 0xff, 0xff).stop(), "truncated"),
-                arguments("a huge LONG1", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(0x8a, 200).stop(), "an integer of 200 bytes"),
-                arguments("GET of an unset memo entry", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('h', 7).stop(), "memo entry 7"),
-                arguments("a tuple as a dict key", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op('}', ')').integer(1).op('s').stop(), "a dict key is a tuple"),
-                arguments("protocol 5", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(0x80, 5).stop(), "pickle protocol 5"),
-                arguments("a list where a state_dict belongs", (Function<Boolean, byte[]>) l -> Pickles.proto2(l).op(']').stop(), "holds a list, not a state_dict"));
+                hostile("a str longer than the pickle", l -> Pickles.proto2(l).op('X', 0xff, 0xff, 0xff, 0xff).stop(), "truncated"),
+                hostile("a huge LONG1", l -> Pickles.proto2(l).op(0x8a, 200).stop(), "an integer of 200 bytes"),
+                hostile("GET of an unset memo entry", l -> Pickles.proto2(l).op('h', 7).stop(), "memo entry 7"),
+                hostile("a tuple as a dict key", l -> Pickles.proto2(l).op('}', ')').integer(1).op('s').stop(), "a dict key is a tuple"),
+                hostile("protocol 5", l -> Pickles.proto2(l).op(0x80, 5).stop(), "pickle protocol 5"),
+                hostile("a list where a state_dict belongs", l -> Pickles.proto2(l).op(']').stop(), "holds a list, not a state_dict"));
     }
 
     private static int[] repeat(int[] ops, int times) {
