@@ -81,9 +81,23 @@ final class TorchGlobals {
         };
     }
 
+    /**
+     * {@code OrderedDict()}, its items set afterwards (Python 3), or {@code OrderedDict([[key, value], ...])}
+     * (Python 2's pickles, in files of early PyTorch).
+     */
     private static OrderedDict orderedDict(Tuple a, String source) {
-        require(a.size() == 0, source, "OrderedDict is called with no arguments (its items are set afterwards)");
-        return new OrderedDict();
+        OrderedDict d = new OrderedDict();
+        if (a.size() == 0) {
+            return d;
+        }
+        require(a.size() == 1 && a.get(0) instanceof List<?>, source, "OrderedDict takes no arguments or a list of items");
+        for (Object item : (List<?>) a.get(0)) {
+            List<?> pair = item instanceof Tuple t ? t.items() : item instanceof List<?> l ? l : null;
+            require(pair != null && pair.size() == 2 && (pair.get(0) instanceof String || pair.get(0) instanceof Long), source,
+                    "an OrderedDict item is not a (str or int key, value) pair");
+            d.put(pair.get(0), pair.get(1));
+        }
+        return d;
     }
 
     /**

@@ -84,6 +84,13 @@ class PthRefusalTest {
         return arguments(what, pickle, expected);
     }
 
+    @Test
+    void python2sOrderedDictOfItemListsReadsAsOne() {
+        byte[] pickle = Pickles.proto2(true).global("collections", "OrderedDict").op('(', ']', '(', ']', '(')
+                .str("w").raw(tensorOp(true, 6, 0, new int[]{6}, new int[]{1}).bytes()).op('e', 'e', 't', 'R').stop();
+        assertArrayEquals(VALUES, PthFile.parse("f.pth", Pickles.legacy(pickle, storage0())).tensors().get("w").data());
+    }
+
     static Stream<Arguments> hostilePickles() {
         return Stream.of(
                 hostile("os.system called", l -> Pickles.proto2(l).global("os", "system").str("touch /tmp/pwned").op(0x85, 'R').stop(),
@@ -105,6 +112,8 @@ class PthRefusalTest {
                 hostile("EXT1", l -> Pickles.proto2(l).op(0x82, 1).stop(), "refusing EXT"),
                 hostile("REDUCE on a storage class", l -> Pickles.proto2(l).global("torch", "FloatStorage").op(')', 'R').stop(),
                         "refusing a call (REDUCE) of torch.FloatStorage"),
+                hostile("an OrderedDict of something else", l -> Pickles.proto2(l).global("collections", "OrderedDict")
+                        .op('(', ']', '(').integer(1).op('e', 't', 'R').stop(), "an OrderedDict item is not a"),
                 hostile("REDUCE on a str", l -> Pickles.proto2(l).str("os.system").op(')', 'R').stop(), "refusing a call (REDUCE) of a str"),
                 hostile("BUILD on a tensor", l -> Pickles.proto2(l).raw(tensorOp(l, 6, 0, new int[]{6}, new int[]{1}).bytes())
                         .op('}', 'b').stop(), "refusing BUILD (setting the state) of a tensor"),
