@@ -3,11 +3,14 @@ package gpulenet.cli;
 import gpulenet.backend.Backend;
 import gpulenet.data.DigitImage;
 import gpulenet.format.Checkpoint;
+import gpulenet.format.pth.PresetMatch;
+import gpulenet.format.pth.PthFile;
 import gpulenet.io.InputException;
 import gpulenet.model.Model;
 import gpulenet.model.Parameters;
 import gpulenet.model.Presets;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 
 /**
@@ -20,16 +23,25 @@ import java.nio.file.Path;
  */
 record CheckpointModel(Path file, Checkpoint saved, Model model) {
     /**
-     * Reads {@code file} and resolves its network through {@code options} (the default preset when the file
-     * records none and no flag names one). Non-finite weights are refused with "FILE: WHAT, so {@code
-     * consequence}".
+     * Reads {@code file} and resolves its network through {@code options} (when the file records none and no
+     * flag names one: for a PyTorch .pth the one preset its tensors fit, for safetensors the default preset).
+     * Non-finite weights are refused with "FILE: WHAT, so {@code consequence}". How the file was read (a .pth's
+     * key, conversions, the inferred network) goes to {@code notes}, a line each.
      */
-    static CheckpointModel read(Path file, ModelOptions options, String consequence) {
+    static CheckpointModel read(Path file, ModelOptions options, String consequence, PrintWriter notes) {
         Checkpoint saved = Checkpoint.read(file);
+        saved.notes().forEach(notes::println);
         saved.nonFiniteWeights().ifPresent(problem -> {
             throw new InputException(file + ": " + problem + ", so " + consequence);
         });
-        return new CheckpointModel(file, saved, options.resolve(saved.model(Presets.get(Presets.DEFAULT).model())));
+        Model fallback = saved.model(Presets.get(Presets.DEFAULT).model());
+        if (!saved.describesModel() && !options.namesNetwork() && PthFile.isPth(file)) {
+            PresetMatch.Match match = PresetMatch.infer(saved, file.toString());
+            notes.println(match.note());
+            fallback = match.model();
+        }
+        notes.flush();
+        return new CheckpointModel(file, saved, options.resolve(fallback));
     }
 
     /**

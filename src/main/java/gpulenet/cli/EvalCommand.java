@@ -34,7 +34,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--checkpoint", paramLabel = "FILE", required = true, description = "A checkpoint written by train --save, or a safetensors state_dict saved from PyTorch.")
+    @Option(names = "--checkpoint", paramLabel = "FILE", required = true, description = "A checkpoint written by train --save, or a state_dict saved from PyTorch (torch.save .pth/.pt, or safetensors).")
     Path checkpoint;
 
     @Mixin
@@ -63,7 +63,8 @@ public final class EvalCommand implements Callable<Integer> {
         }
         OutputFile.requireWritable("--confusion", confusionPng);
         OutputFile.requireWritable("--errors", errorsPng);
-        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it has no accuracy to measure");
+        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it has no accuracy to measure",
+                spec.commandLine().getErr());
         Checkpoint saved = loaded.saved();
         Model model = loaded.model();
         Dataset test = model.transform().applyTo(deviceOptions.loadTestData());

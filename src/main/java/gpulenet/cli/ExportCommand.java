@@ -35,7 +35,7 @@ public final class ExportCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--checkpoint", paramLabel = "FILE", required = true,
-            description = "A checkpoint written by train --save, or a safetensors state_dict saved from PyTorch.")
+            description = "A checkpoint written by train --save, or a state_dict saved from PyTorch (torch.save .pth/.pt, or safetensors).")
     Path checkpoint;
 
     @Option(names = "--onnx", paramLabel = "FILE", required = true, description = "The ONNX file to write.")
@@ -48,7 +48,7 @@ public final class ExportCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         OutputFile.requireWritable("--onnx", onnx);
-        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot be exported");
+        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot be exported", spec.commandLine().getErr());
         Model model = loaded.model();
         int size = loaded.inputSize();
         byte[] bytes;

@@ -35,6 +35,11 @@ public final class ModelOptions {
         return preset != null || file != null || normalize != null || resize != null;
     }
 
+    /** Whether --model or --model-file names the network. */
+    public boolean namesNetwork() {
+        return preset != null || file != null;
+    }
+
     /** The preset named by --model, or the default one when neither --model nor --model-file is given. */
     public Optional<Presets.Preset> presetChosen() {
         if (file != null) {

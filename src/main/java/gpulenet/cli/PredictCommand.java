@@ -53,7 +53,7 @@ public final class PredictCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--checkpoint", paramLabel = "FILE", required = true,
-            description = "A checkpoint written by train --save, or a safetensors state_dict saved from PyTorch.")
+            description = "A checkpoint written by train --save, or a state_dict saved from PyTorch (torch.save .pth/.pt, or safetensors).")
     Path checkpoint;
 
     @Mixin
@@ -82,7 +82,7 @@ public final class PredictCommand implements Callable<Integer> {
         if (deviceOptions.dataGiven()) {
             throw new InputException("--data does not apply to predict: give image files or directories");
         }
-        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot predict anything");
+        CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot predict anything", err);
         Model model = loaded.model();
         int size = loaded.inputSize();
 

@@ -81,12 +81,20 @@ public final class TrainCommand implements Callable<Integer> {
     int logInterval;
 
     @Option(names = "--save", paramLabel = "FILE",
-            description = "Write a checkpoint (safetensors) here after every epoch, atomically. A symlink is followed: "
-                    + "its target is replaced, not the link.")
+            description = "Write a checkpoint here after every epoch (safetensors, or PyTorch's format for a .pth/.pt name, "
+                    + "which torch.load reads as a state_dict), atomically. A symlink is followed: its target is replaced, not the link.")
     Path save;
 
     @Option(names = "--resume", paramLabel = "FILE", description = "Continue the run saved in this checkpoint.")
     Path resume;
+
+    @Option(names = "--init", paramLabel = "FILE",
+            description = "Start a new run (epoch 1, a new optimizer) from the weights in this checkpoint: one written by "
+                    + "train, or a state_dict saved from PyTorch (.pth/.pt or safetensors).")
+    Path init;
+
+    /** The preset whose training set-up is the default: the one --init's network is, when no flag names one. */
+    private Presets.Preset initPreset;
 
     @Option(names = "--metrics", paramLabel = "FILE",
             description = "Write one JSON object per log line and per epoch here (JSON Lines), flushed as the run goes. "
@@ -112,15 +120,25 @@ public final class TrainCommand implements Callable<Integer> {
         OutputFile.requireWritable("--metrics", metrics);
         OutputFile.requireWritable("--plot", plot);
         requireWritableDirectory("--tensorboard", tensorboard);
+        if (init != null && resume != null) {
+            throw new InputException("--init starts a new run from a checkpoint's weights and --resume continues its run: give one");
+        }
         Checkpoint checkpoint = resume != null ? Checkpoint.read(resume) : null;
+        CheckpointModel initial = init != null
+                ? CheckpointModel.read(init, modelOptions, "training cannot start from it", spec.commandLine().getErr()) : null;
         Model model;
         if (checkpoint != null) {
+            checkpoint.notes().forEach(spec.commandLine().getErr()::println);
             Trainer.requireResumable(checkpoint, resume);
             if (modelOptions.given()) {
                 throw new InputException("--resume continues the checkpoint's network and input transform: "
                         + "--model, --model-file, --normalize and --resize cannot change them");
             }
             model = checkpoint.model(Presets.get(Presets.DEFAULT).model());
+        } else if (initial != null) {
+            model = initial.model();
+            initPreset = modelOptions.namesNetwork() ? null
+                    : Presets.ALL.stream().filter(p -> p.name().equals(initial.model().name())).findFirst().orElse(null);
         } else {
             model = modelOptions.resolve(null);
         }
@@ -141,6 +159,10 @@ public final class TrainCommand implements Callable<Integer> {
                 trainer.resumeFrom(checkpoint, resume);
                 out.println("Resuming " + resume + " after epoch " + checkpoint.require(Checkpoint.EPOCH, resume));
                 overrides.forEach(out::println);
+            }
+            if (initial != null) {
+                initial.saved().applyTo(trainer.parameters(), null);
+                out.println("Starting from the weights in " + init + " (epoch 1, a new optimizer)");
             }
             try (MetricsLog log = metrics == null ? null : MetricsLog.open(metrics, backend.name(), checkpoint != null);
                  TensorBoardWriter board = tensorboard == null ? null : TensorBoardWriter.open(tensorboard)) {
@@ -195,13 +217,14 @@ public final class TrainCommand implements Callable<Integer> {
                 logInterval, dryRun, save);
     }
 
-    /** The chosen preset's set-up; a --model-file network takes lenet5's. */
+    /** The chosen preset's set-up (with --init, the preset its network is); a --model-file network takes lenet5's. */
     private TrainConfig defaults() {
         TrainConfig d = TrainConfig.defaults();
-        if (modelOptions.presetChosen().isEmpty()) {
+        Optional<Presets.Preset> preset = initPreset != null ? Optional.of(initPreset) : modelOptions.presetChosen();
+        if (preset.isEmpty()) {
             return d;
         }
-        Presets.Defaults p = modelOptions.presetChosen().get().defaults();
+        Presets.Defaults p = preset.get().defaults();
         return new TrainConfig(p.epochs(), p.batchSize(), p.optimizer(), p.lr(), p.momentum(), d.weightDecay(), p.lrDecay(),
                 d.seed(), d.logInterval(), false, null);
     }

@@ -1,6 +1,7 @@
 package gpulenet.format;
 
 import gpulenet.backend.Tensor;
+import gpulenet.format.pth.PthFile;
 import gpulenet.io.InputException;
 import gpulenet.io.IoReasons;
 import gpulenet.model.InputTransform;
@@ -64,17 +65,27 @@ public final class Checkpoint {
     public static final String DRY_RUN = "dry_run";
 
     /** One stored tensor. */
-    private record Stored(int[] shape, float[] data) {
+    public record Stored(int[] shape, float[] data) {
     }
 
     private final String source;
     private final Map<String, Stored> tensors;
     private final Map<String, String> metadata;
+    private final List<String> notes;
 
-    private Checkpoint(String source, Map<String, Stored> tensors, Map<String, String> metadata) {
+    private Checkpoint(String source, Map<String, Stored> tensors, Map<String, String> metadata, List<String> notes) {
         this.source = source;
         this.tensors = Collections.unmodifiableMap(tensors);
         this.metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        this.notes = List.copyOf(notes);
+    }
+
+    /**
+     * A checkpoint read from another format ({@code source} names the file); {@code notes} are the lines
+     * a command prints about how it was read (which key held the state_dict, which tensors were converted).
+     */
+    public static Checkpoint of(String source, Map<String, Stored> tensors, Map<String, String> metadata, List<String> notes) {
+        return new Checkpoint(source, new LinkedHashMap<>(tensors), metadata, notes);
     }
 
     /** The parameters' values, the optimizer's state (when given), the model's description and {@code metadata}. */
@@ -103,7 +114,7 @@ public final class Checkpoint {
                 }
             }
         }
-        return new Checkpoint("checkpoint", tensors, meta);
+        return new Checkpoint("checkpoint", tensors, meta, List.of());
     }
 
     private static String stateKey(String state, String parameter) {
@@ -112,18 +123,23 @@ public final class Checkpoint {
 
     /**
      * Writes atomically (temporary file, then rename): a crash leaves the old file or the new one. Refuses
-     * NaN or infinite values, so a diverged run never replaces a good checkpoint.
+     * NaN or infinite values, so a diverged run never replaces a good checkpoint. A .pth or .pt name gets
+     * PyTorch's format ({@link PthFile}), any other safetensors.
      */
     public void write(Path path) {
         nonFinite().ifPresent(problem -> {
             throw new InputException(path + ": not writing a checkpoint whose " + problem
                     + " (training diverged; try a lower --lr)");
         });
-        Safetensors.Writer w = new Safetensors.Writer();
-        tensors.forEach((name, t) -> w.add(name, t.shape(), t.data()));
-        metadata.forEach(w::metadata);
         try {
-            w.writeAtomically(path);
+            if (PthFile.hasPthName(path)) {
+                PthFile.write(this, path);
+            } else {
+                Safetensors.Writer w = new Safetensors.Writer();
+                tensors.forEach((name, t) -> w.add(name, t.shape(), t.data()));
+                metadata.forEach(w::metadata);
+                w.writeAtomically(path);
+            }
         } catch (IOException e) {
             throw new InputException(path + ": cannot write checkpoint: " + IoReasons.reason(e), e);
         }
@@ -132,9 +148,13 @@ public final class Checkpoint {
     /**
      * Reads a checkpoint: every problem with the file itself (missing, truncated or corrupt, a tensor that is
      * not F32, a newer format) is an {@link InputException} naming it. Whether its tensors fit a network is
-     * checked when they are loaded ({@link #applyTo}).
+     * checked when they are loaded ({@link #applyTo}). A PyTorch file (.pth/.pt, or a file that starts as one)
+     * is read by {@link PthFile}.
      */
     public static Checkpoint read(Path path) {
+        if (PthFile.isPth(path)) {
+            return PthFile.read(path);
+        }
         Safetensors st = Safetensors.read(path);
         String format = st.metadata().get(FORMAT_VERSION);
         if (format != null && !format.equals(VERSION)) {
@@ -146,7 +166,7 @@ public final class Checkpoint {
             int[] shape = st.shape(name);
             tensors.put(name, new Stored(shape, st.floats(name, shape)));
         }
-        return new Checkpoint(path.toString(), tensors, st.metadata());
+        return new Checkpoint(path.toString(), tensors, st.metadata(), List.of());
     }
 
     /**
@@ -294,6 +314,16 @@ public final class Checkpoint {
 
     public Map<String, String> metadata() {
         return metadata;
+    }
+
+    /** The stored tensors by name, in file order. */
+    public Map<String, Stored> tensors() {
+        return tensors;
+    }
+
+    /** What a command says about how the file was read (one line each; none for a safetensors file). */
+    public List<String> notes() {
+        return notes;
     }
 
     /** Names of the stored tensors, in file order. */

@@ -35,7 +35,7 @@ public final class Safetensors {
      * MiB. 512 MiB is generous for that and still fits in the heap, where a corrupt or wrong file of
      * gigabytes would not.
      */
-    private static final long MAX_FILE_BYTES = 512L << 20;
+    public static final long MAX_FILE_BYTES = 512L << 20;
     private static final int LENGTH_BYTES = 8;
 
     private final String source;

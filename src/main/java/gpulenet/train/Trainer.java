@@ -198,7 +198,8 @@ public final class Trainer {
      */
     public static void requireResumable(Checkpoint checkpoint, Path source) {
         if (!checkpoint.hasOptimizerState()) {
-            throw new InputException(source + ": checkpoint has no optimizer state (optimizer.*), so it cannot be resumed");
+            throw new InputException(source + ": checkpoint has no optimizer state (optimizer.*), so it cannot be resumed; "
+                    + "train --init " + source + " starts a new run from its weights");
         }
         if (checkpoint.isDryRun()) {
             throw new InputException(source + ": written by --dry-run (a few steps, not a whole epoch), so it cannot be resumed");

@@ -107,7 +107,7 @@ class PredictCommandTest {
         }
         float[] logits = new float[MNIST_PNGS * Model.CLASSES];
         try (Backend backend = new CpuBackend(2)) {
-            CheckpointModel loaded = CheckpointModel.read(trained, new ModelOptions(), "no");
+            CheckpointModel loaded = CheckpointModel.read(trained, new ModelOptions(), "no", new java.io.PrintWriter(java.io.Writer.nullWriter()));
             Network net = Network.forInference(backend, loaded.model(), loaded.weightsOn(backend), 28, 28, MNIST_PNGS);
             DeviceDataset data = new DeviceDataset(backend, test);
             net.gather(data.images(), data.labels(), data.order(), 0, MNIST_PNGS);
