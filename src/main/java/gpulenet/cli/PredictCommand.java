@@ -60,7 +60,7 @@ public final class PredictCommand implements Callable<Integer> {
     ModelOptions modelOptions;
 
     @Mixin
-    DeviceOptions deviceOptions;
+    BackendOptions deviceOptions;
 
     @Option(names = "--show", description = "Also print the network's input as text art, so you see what it saw.")
     boolean show;
@@ -79,9 +79,6 @@ public final class PredictCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (deviceOptions.dataGiven()) {
-            throw new InputException("--data does not apply to predict: give image files or directories");
-        }
         CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot predict anything");
         Model model = loaded.model();
         int size = loaded.inputSize();
