@@ -71,6 +71,7 @@ public final class EvalCommand implements Callable<Integer> {
         int batch = batchCappedToTheTestSet(test.count(), out);
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
             Parameters params = loaded.weightsOn(backend);
+            ReplacedNetwork.note(loaded, modelOptions).ifPresent(out::println);
             Network network = Network.forInference(backend, model, params, test.rows(), test.cols(), batch);
             int[] predictions = errorsPng != null ? new int[test.count()] : null;
             Evaluation eval = Evaluation.run(network, new DeviceDataset(backend, test), test.count(), true, predictions);

@@ -115,6 +115,8 @@ public final class PredictCommand implements Callable<Integer> {
         try (Backend backend = deviceOptions.openBackend(deviceLine).backend()) {
             Network network = Network.forInference(backend, model, loaded.weightsOn(backend), images.rows(), images.cols(),
                     Math.min(n, BATCH));
+            // with --json, stdout holds JSON alone
+            ReplacedNetwork.note(loaded, modelOptions).ifPresent(json ? err::println : out::println);
             DeviceDataset device = new DeviceDataset(backend, images);
             for (int start = 0; start < n; start += BATCH) {
                 int b = Math.min(BATCH, n - start);
