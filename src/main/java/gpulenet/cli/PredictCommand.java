@@ -1,6 +1,7 @@
 package gpulenet.cli;
 
 import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import gpulenet.backend.Backend;
@@ -128,7 +129,8 @@ public final class PredictCommand implements Callable<Integer> {
             }
         }
 
-        Gson gson = new Gson();
+        // file names and --show's shades ("=") as they are, not as HTML-safe escapes
+        Gson gson = new GsonBuilder().disableHtmlEscaping().create();
         for (int i = 0; i < n; i++) {
             double[] p = softmax(logits, i * Model.CLASSES);
             int[] top = top3(p);

@@ -105,6 +105,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "A few steps of one epoch and a short eval, to check that everything runs.")
     boolean dryRun;
 
+    /** Which lr applies when --optimizer brought its own default (see defaults()), or null. */
+    private String lrNote;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -134,6 +137,9 @@ public final class TrainCommand implements Callable<Integer> {
             out.printf("Data: %s, %d training and %d test images%n", data.name(), data.train().count(), data.test().count());
             out.printf(Locale.ROOT, "Model: %s, %,d parameters; input %s; %s lr %s%n", model.name(), model.parameterCount(),
                     model.transform().describe(), config.optimizer(), ShortNumber.of(config.lr()));
+            if (lrNote != null) {
+                out.println(lrNote);
+            }
             out.flush();
             Trainer trainer = new Trainer(backend, data, model, config, out, System.console() != null);
             trainer.useGraphs(graph.graphs());
@@ -195,15 +201,23 @@ public final class TrainCommand implements Callable<Integer> {
                 logInterval, dryRun, save);
     }
 
-    /** The chosen preset's set-up; a --model-file network takes lenet5's. */
+    /**
+     * The chosen preset's set-up; a --model-file network takes lenet5's. An --optimizer the set-up does not
+     * use brings its own default lr (see {@link Presets#defaultLr}), which {@link #lrNote} then states.
+     */
     private TrainConfig defaults() {
         TrainConfig d = TrainConfig.defaults();
-        if (modelOptions.presetChosen().isEmpty()) {
-            return d;
+        Presets.Defaults p = modelOptions.presetChosen().map(Presets.Preset::defaults)
+                .orElse(new Presets.Defaults(d.optimizer(), d.lr(), d.momentum(), d.lrDecay(), d.batchSize(), d.epochs()));
+        float defaultLr = p.lr();
+        if (optimizer != null && !optimizer.equals(p.optimizer()) && resume == null && lr == null) {
+            defaultLr = Presets.defaultLr(optimizer);
+            lrNote = "--optimizer " + optimizer + " starts at its own default lr " + ShortNumber.of(defaultLr) + " (the "
+                    + p.optimizer() + " lr " + ShortNumber.of(p.lr()) + " of this network's set-up is not for it); "
+                    + "--lr sets another";
         }
-        Presets.Defaults p = modelOptions.presetChosen().get().defaults();
-        return new TrainConfig(p.epochs(), p.batchSize(), p.optimizer(), p.lr(), p.momentum(), d.weightDecay(), p.lrDecay(),
-                d.seed(), d.logInterval(), false, null);
+        return new TrainConfig(p.epochs(), p.batchSize(), p.optimizer(), defaultLr, p.momentum(), d.weightDecay(),
+                p.lrDecay(), d.seed(), d.logInterval(), false, null);
     }
 
     private double choose(Checkpoint checkpoint, String flag, String key, TypedFloat given, double fallback,
