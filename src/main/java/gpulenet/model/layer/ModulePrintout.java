@@ -176,6 +176,11 @@ public final class ModulePrintout {
                 throw fail(source, line, "(" + name + ") repeats a module " + repeat.group(1) + " times, more than the "
                         + MAX_LAYERS + " layers a network may have");
             }
+            // a ModuleList numbers its children from 0, so no index of a network within the bound is larger
+            if (last >= MAX_LAYERS) {
+                throw fail(source, line, "(" + name + ") numbers children past the " + MAX_LAYERS
+                        + " layers a network may have");
+            }
             if (last < first || count != last - first + 1) {
                 throw fail(source, line, "cannot read \"" + s + "\": (" + name + ") is not " + repeat.group(1) + " children");
             }

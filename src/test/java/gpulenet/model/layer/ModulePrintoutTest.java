@@ -192,6 +192,9 @@ class ModulePrintoutTest {
                 + "100000000000000000000 x ReLU()\n)").getMessage());
         assertEquals("t.txt:2: (1-100000000) repeats a module 100000000 times, more than the 1000 layers a network "
                 + "may have", parseError("Sequential(\n  (1-100000000): 100000000 x ReLU()\n)").getMessage());
+        assertEquals("t.txt:2: (99999999999999999999-99999999999999999999) numbers children past the 1000 layers a "
+                + "network may have", parseError("Sequential(\n  (99999999999999999999-99999999999999999999): 1 x ReLU()\n)")
+                .getMessage());
         // repeats of repeats multiply: 100 x 100 layers, and 1000 x 1000 empty containers
         assertEquals("t.txt:3: the network has more than 1000 modules (ModuleList repeats counted one by one)",
                 parseError("Sequential(\n  (0-99): 100 x Sequential(\n    (0-99): 100 x ReLU()\n  )\n)").getMessage());
