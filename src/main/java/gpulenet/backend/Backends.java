@@ -70,8 +70,8 @@ public final class Backends {
             throw new InputException("--threads must be zero (all cores) or positive, got " + threads);
         }
         if (threads > maxCpuThreads()) {
-            throw new InputException("--threads must be at most " + maxCpuThreads() + " (4 per core, and this machine has "
-                    + cores + (cores == 1 ? " core" : " cores") + "), got " + threads);
+            throw new InputException("--threads must be at most " + maxCpuThreads() + " (4 per core, and no fewer than 16; "
+                    + "this machine has " + cores + (cores == 1 ? " core" : " cores") + "), got " + threads);
         }
         return threads > 0 ? threads : cores;
     }
