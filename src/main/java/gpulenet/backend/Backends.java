@@ -80,13 +80,24 @@ public final class Backends {
 
     /**
      * The worker threads the CPU backend uses for a --threads value: the value itself, or one per available
-     * core for 0.
+     * core for 0. More than {@link #maxCpuThreads} is refused: each worker keeps its own buffers, and
+     * threads beyond the cores only take turns on them.
      */
     public static int cpuThreads(int threads) {
+        int cores = Runtime.getRuntime().availableProcessors();
         if (threads < 0) {
             throw new InputException("--threads must be zero (all cores) or positive, got " + threads);
         }
-        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        if (threads > maxCpuThreads()) {
+            throw new InputException("--threads must be at most " + maxCpuThreads() + " (4 per core, and no fewer than 16; "
+                    + "this machine has " + cores + (cores == 1 ? " core" : " cores") + "), got " + threads);
+        }
+        return threads > 0 ? threads : cores;
+    }
+
+    /** Four threads per core, and at least 16 so that runs compare across thread counts on a small machine. */
+    public static int maxCpuThreads() {
+        return Math.max(16, 4 * Runtime.getRuntime().availableProcessors());
     }
 
     /** The backend's own description, plus the kernel build id on CUDA (so a log says which kernels ran). */

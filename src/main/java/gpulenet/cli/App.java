@@ -58,6 +58,8 @@ public final class App implements Runnable {
     /** The configured command line: the one-line error handling lives here, so main and tests share it. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new App());
+        // Each subcommand lists -V in its help; the version provider is not inherited, so -V would print nothing.
+        cl.getSubcommands().values().forEach(sub -> sub.getCommandSpec().versionProvider(new Version()));
         cl.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println(PREFIX + ex.getMessage());

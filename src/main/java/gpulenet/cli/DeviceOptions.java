@@ -1,43 +1,17 @@
 package gpulenet.cli;
 
-import gpulenet.backend.Backends;
-import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
-import java.io.PrintWriter;
-
-/** The options every command that computes on one device shares: where to compute and on what data. */
-public final class DeviceOptions {
-    @Option(names = "--device", paramLabel = "auto|cpu|cuda", defaultValue = "auto",
-            description = "Where to compute: cuda, cpu, or auto (the GPU when usable, else the CPU). Default: ${DEFAULT-VALUE}.")
-    String device;
-
-    @Mixin
-    ThreadsOption threads;
-
-    @Mixin
-    GemmOption gemm;
-
-    @Mixin
-    ConvOption conv;
-
+/** The options every command that computes on one device and a data set shares: where, and on what data. */
+public final class DeviceOptions extends BackendOptions {
     @Mixin
     DataOption data;
 
     /** Whether --data was given (rather than the MNIST inside the jar being used). */
     public boolean dataGiven() {
         return data.data != null;
-    }
-
-    /** Opens the backend and prints the one line saying which one and why. */
-    public Backends.Choice openBackend(PrintWriter out) {
-        Backends.Choice choice = Backends.open(device, threads.threads, gemm.choice(), conv.choice());
-        out.println(choice.line());
-        out.flush();
-        return choice;
     }
 
     /**
@@ -53,11 +27,5 @@ public final class DeviceOptions {
     public Dataset loadTestData() {
         prepareCpu();
         return data.loadTest();
-    }
-
-    private void prepareCpu() {
-        if (!"cuda".equals(device)) {
-            CpuBackend.prepare();
-        }
     }
 }

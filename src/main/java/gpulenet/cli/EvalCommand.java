@@ -72,6 +72,7 @@ public final class EvalCommand implements Callable<Integer> {
         int batch = batchCappedToTheTestSet(test.count(), out);
         try (Backend backend = deviceOptions.openBackend(out).backend()) {
             Parameters params = loaded.weightsOn(backend);
+            ReplacedNetwork.note(loaded, modelOptions).ifPresent(out::println);
             Network network = Network.forInference(backend, model, params, test.rows(), test.cols(), batch);
             int[] predictions = errorsPng != null ? new int[test.count()] : null;
             Evaluation eval = Evaluation.run(network, new DeviceDataset(backend, test), test.count(), true, predictions);
@@ -96,6 +97,9 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize <= testCount) {
             return batchSize;
         }
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--batch-size")) {
+            return testCount; // the default is a size to work in, not something the user asked for
+        }
         out.printf(Locale.ROOT, "--batch-size %d is more than the %d test images: using %d%n", batchSize, testCount, testCount);
         return testCount;
     }
@@ -115,7 +119,11 @@ public final class EvalCommand implements Callable<Integer> {
             for (long v : m[c]) {
                 total += v;
             }
-            out.printf(Locale.ROOT, "  %d: %6.2f%% (%d/%d)%n", c, total == 0 ? 0.0 : 100.0 * m[c][c] / total, m[c][c], total);
+            if (total == 0) {
+                out.printf(Locale.ROOT, "  %d:      - (no test images)%n", c);
+            } else {
+                out.printf(Locale.ROOT, "  %d: %6.2f%% (%d/%d)%n", c, 100.0 * m[c][c] / total, m[c][c], total);
+            }
         }
         out.println("Confusion matrix (rows: true label, columns: predicted label):");
         StringBuilder header = new StringBuilder("     ");

@@ -54,6 +54,7 @@ public final class ExportCommand implements Callable<Integer> {
         byte[] bytes;
         try (CpuBackend backend = new CpuBackend(1)) {
             bytes = OnnxExport.encode(model, loaded.weightsOn(backend), size, size, producerVersion());
+            ReplacedNetwork.note(loaded, modelOptions).ifPresent(out::println);
         }
         try {
             AtomicFile.write(onnx, bytes);

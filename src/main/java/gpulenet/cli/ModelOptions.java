@@ -40,6 +40,24 @@ public final class ModelOptions {
         return preset != null || file != null;
     }
 
+    /** The flags given, as typed: "--model lenet5-32 --resize 32". */
+    public String flags() {
+        StringBuilder s = new StringBuilder();
+        if (preset != null) {
+            s.append(" --model ").append(preset);
+        }
+        if (file != null) {
+            s.append(" --model-file ").append(file);
+        }
+        if (normalize != null) {
+            s.append(" --normalize ").append(normalize);
+        }
+        if (resize != null) {
+            s.append(" --resize ").append(resize);
+        }
+        return s.toString().strip();
+    }
+
     /** The preset named by --model, or the default one when neither --model nor --model-file is given. */
     public Optional<Presets.Preset> presetChosen() {
         if (file != null) {

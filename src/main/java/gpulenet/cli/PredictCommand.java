@@ -1,6 +1,7 @@
 package gpulenet.cli;
 
 import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import gpulenet.backend.Backend;
@@ -60,7 +61,7 @@ public final class PredictCommand implements Callable<Integer> {
     ModelOptions modelOptions;
 
     @Mixin
-    DeviceOptions deviceOptions;
+    BackendOptions deviceOptions;
 
     @Option(names = "--show", description = "Also print the network's input as text art, so you see what it saw.")
     boolean show;
@@ -79,9 +80,6 @@ public final class PredictCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (deviceOptions.dataGiven()) {
-            throw new InputException("--data does not apply to predict: give image files or directories");
-        }
         CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot predict anything", err);
         Model model = loaded.model();
         int size = loaded.inputSize();
@@ -118,6 +116,8 @@ public final class PredictCommand implements Callable<Integer> {
         try (Backend backend = deviceOptions.openBackend(deviceLine).backend()) {
             Network network = Network.forInference(backend, model, loaded.weightsOn(backend), images.rows(), images.cols(),
                     Math.min(n, BATCH));
+            // with --json, stdout holds JSON alone
+            ReplacedNetwork.note(loaded, modelOptions).ifPresent(json ? err::println : out::println);
             DeviceDataset device = new DeviceDataset(backend, images);
             for (int start = 0; start < n; start += BATCH) {
                 int b = Math.min(BATCH, n - start);
@@ -129,7 +129,8 @@ public final class PredictCommand implements Callable<Integer> {
             }
         }
 
-        Gson gson = new Gson();
+        // file names and --show's shades ("=") as they are, not as HTML-safe escapes
+        Gson gson = new GsonBuilder().disableHtmlEscaping().create();
         for (int i = 0; i < n; i++) {
             double[] p = softmax(logits, i * Model.CLASSES);
             int[] top = top3(p);

@@ -113,6 +113,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "A few steps of one epoch and a short eval, to check that everything runs.")
     boolean dryRun;
 
+    /** Which lr applies when --optimizer brought its own default (see defaults()), or null. */
+    private String lrNote;
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -152,6 +155,9 @@ public final class TrainCommand implements Callable<Integer> {
             out.printf("Data: %s, %d training and %d test images%n", data.name(), data.train().count(), data.test().count());
             out.printf(Locale.ROOT, "Model: %s, %,d parameters; input %s; %s lr %s%n", model.name(), model.parameterCount(),
                     model.transform().describe(), config.optimizer(), ShortNumber.of(config.lr()));
+            if (lrNote != null) {
+                out.println(lrNote);
+            }
             out.flush();
             Trainer trainer = new Trainer(backend, data, model, config, out, System.console() != null);
             trainer.useGraphs(graph.graphs());
@@ -217,16 +223,25 @@ public final class TrainCommand implements Callable<Integer> {
                 logInterval, dryRun, save);
     }
 
-    /** The chosen preset's set-up (with --init, the preset its network is); a --model-file network takes lenet5's. */
+    /**
+     * The chosen preset's set-up (with --init, the preset its network is); a --model-file network takes lenet5's.
+     * An --optimizer the set-up does not use brings its own default lr (see {@link Presets#defaultLr}), which
+     * {@link #lrNote} then states.
+     */
     private TrainConfig defaults() {
         TrainConfig d = TrainConfig.defaults();
         Optional<Presets.Preset> preset = initPreset != null ? Optional.of(initPreset) : modelOptions.presetChosen();
-        if (preset.isEmpty()) {
-            return d;
+        Presets.Defaults p = preset.map(Presets.Preset::defaults)
+                .orElse(new Presets.Defaults(d.optimizer(), d.lr(), d.momentum(), d.lrDecay(), d.batchSize(), d.epochs()));
+        float defaultLr = p.lr();
+        if (optimizer != null && !optimizer.equals(p.optimizer()) && resume == null && lr == null) {
+            defaultLr = Presets.defaultLr(optimizer);
+            lrNote = "--optimizer " + optimizer + " starts at its own default lr " + ShortNumber.of(defaultLr) + " (the "
+                    + p.optimizer() + " lr " + ShortNumber.of(p.lr()) + " of this network's set-up is not for it); "
+                    + "--lr sets another";
         }
-        Presets.Defaults p = preset.get().defaults();
-        return new TrainConfig(p.epochs(), p.batchSize(), p.optimizer(), p.lr(), p.momentum(), d.weightDecay(), p.lrDecay(),
-                d.seed(), d.logInterval(), false, null);
+        return new TrainConfig(p.epochs(), p.batchSize(), p.optimizer(), defaultLr, p.momentum(), d.weightDecay(),
+                p.lrDecay(), d.seed(), d.logInterval(), false, null);
     }
 
     private double choose(Checkpoint checkpoint, String flag, String key, TypedFloat given, double fallback,

@@ -12,6 +12,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
@@ -96,21 +97,26 @@ public final class DigitImage {
         return dot > 0 && EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
     }
 
-    /** Reads and prepares one file; anything wrong is an {@link InputException} naming the file and why. */
+    /**
+     * Reads and prepares one file, turned upright as a JPEG's Exif Orientation says; anything wrong is an
+     * {@link InputException} naming the file and why.
+     */
     public static Prepared read(Path file) {
-        BufferedImage image = decode(file);
+        byte[] bytes = readBytes(file);
+        BufferedImage image = decode(file, bytes);
         try {
-            return prepare(image);
+            ExifOrientation.Image upright = ExifOrientation.apply(ExifOrientation.of(bytes), gray(image),
+                    image.getWidth(), image.getHeight());
+            return prepare(upright.lum(), upright.width(), upright.height());
         } catch (InputException e) {
             throw new InputException(file + ": " + e.getMessage(), e);
+        } catch (OutOfMemoryError e) {
+            throw new InputException(file + ": " + DecodeMemory.outOfMemory(image.getWidth(), image.getHeight()));
         }
     }
 
-    /**
-     * Decodes the first image in {@code file}, which must be a regular file (a FIFO or a device is refused
-     * before it is opened) that javax.imageio can read, of at most {@link #MAX_PIXELS} pixels.
-     */
-    public static BufferedImage decode(Path file) {
+    /** The bytes of {@code file}, which must be a regular file (a FIFO or a device is refused before it is opened). */
+    private static byte[] readBytes(Path file) {
         long size = InputFiles.requireRegularFile(file);
         if (size > MAX_FILE_BYTES) {
             throw new InputException(file + ": " + size + " bytes, more than an image file of a digit may have ("
@@ -125,17 +131,30 @@ public final class DigitImage {
         if (bytes.length == 0) {
             throw new InputException(file + ": empty file, not an image");
         }
+        return bytes;
+    }
+
+    /**
+     * Decodes the first image in {@code bytes}, read from {@code file}: a PNG, JPEG, BMP, GIF (or TIFF) that
+     * javax.imageio reads without a warning, of at most {@link #MAX_PIXELS} pixels and no more than the Java
+     * heap can take (see {@link DecodeMemory}).
+     */
+    static BufferedImage decode(Path file, byte[] bytes) {
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
+            ImageReader reader = readerWithSignature(in);
+            if (reader == null) {
                 throw new InputException(file + ": not an image (no PNG, JPEG, BMP or GIF signature)");
             }
-            ImageReader reader = readers.next();
             String format = reader.getFormatName().toUpperCase(Locale.ROOT);
+            // the JPEG decoder reports truncated or damaged data as warnings and fills in grey
+            List<String> warnings = new ArrayList<>();
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            int width = 0;
+            int height = 0;
             try {
                 reader.setInput(in, true, true);
-                int width = reader.getWidth(0);
-                int height = reader.getHeight(0);
+                width = reader.getWidth(0);
+                height = reader.getHeight(0);
                 if (width <= 0 || height <= 0) {
                     throw new InputException(file + ": " + format + " image of " + width + "x" + height + " pixels");
                 }
@@ -143,12 +162,27 @@ public final class DigitImage {
                     throw new InputException(String.format(Locale.ROOT, "%s: %s image of %dx%d pixels, more than the %,d a digit may have",
                             file, format, width, height, MAX_PIXELS));
                 }
-                return reader.read(0);
+                if (format.equals("JPEG") && bytes.length < DecodeMemory.leastJpegBytes(width, height)) {
+                    throw new InputException(String.format(Locale.ROOT, "%s: corrupt JPEG image: its header says %dx%d "
+                                    + "pixels, which take at least %,d bytes, and the file has %,d", file, width, height,
+                            DecodeMemory.leastJpegBytes(width, height), bytes.length));
+                }
+                DecodeMemory.requireHeapFor(file, format, width, height, DecodeMemory.bytesPerPixel(reader));
+                BufferedImage image = reader.read(0);
+                if (!warnings.isEmpty()) {
+                    throw new InputException(file + ": corrupt " + format + " image: " + warnings.get(0));
+                }
+                return image;
             } catch (IOException | RuntimeException e) {
                 if (e instanceof InputException ie) {
                     throw ie;
                 }
+                if (DecodeMemory.ranOut(e)) {
+                    throw new InputException(file + ": " + DecodeMemory.outOfMemory(width, height), e);
+                }
                 throw new InputException(file + ": corrupt " + format + " image: " + describe(e), e);
+            } catch (OutOfMemoryError e) {
+                throw new InputException(file + ": " + DecodeMemory.outOfMemory(width, height));
             } finally {
                 reader.dispose();
             }
@@ -157,18 +191,43 @@ public final class DigitImage {
         }
     }
 
-    /** A decoder's exception and its cause in words ("Error reading PNG image data (unexpected end of file)"). */
-    private static String describe(Exception e) {
-        String text = e instanceof IOException io ? IoReasons.reason(io)
-                : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-        Throwable cause = e.getCause();
-        if (cause instanceof IOException io && cause != e) {
-            String more = IoReasons.reason(io);
+    /**
+     * The first reader that recognises the bytes by their signature, or null. WBMP has no signature, so its
+     * reader takes almost any bytes for an image; it is never used.
+     */
+    private static ImageReader readerWithSignature(ImageInputStream in) {
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        while (readers.hasNext()) {
+            ImageReader reader = readers.next();
+            try {
+                if (!reader.getFormatName().equalsIgnoreCase("wbmp")) {
+                    return reader;
+                }
+            } catch (IOException e) {
+                // a reader that cannot name its format is not used
+            }
+            reader.dispose();
+        }
+        return null;
+    }
+
+    /**
+     * A decoder's exception and its causes in words ("Error reading PNG image data (unexpected end of file)"),
+     * never empty: a cause without a message is named by its class.
+     */
+    private static String describe(Throwable e) {
+        String text = e instanceof IOException io ? IoReasons.reason(io) : message(e);
+        for (Throwable cause = e.getCause(); cause != null && cause != e; e = cause, cause = cause.getCause()) {
+            String more = cause instanceof IOException io ? IoReasons.reason(io) : message(cause);
             if (!text.contains(more)) {
-                text += " (" + more + ")";
+                text = text.isBlank() ? more : text.strip().replaceFirst(":$", "") + " (" + more + ")";
             }
         }
         return text;
+    }
+
+    private static String message(Throwable e) {
+        return e.getMessage() != null && !e.getMessage().isBlank() ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     /** Prepares a decoded image (see the class comment); a picture without a digit is an {@link InputException}. */

@@ -33,7 +33,12 @@ public record InputTransform(int resize, float mean, float std) {
         return normalizes() ? Float.toString(mean) + "," + Float.toString(std) : "none";
     }
 
-    /** Parses a --normalize value, MEAN,STD or none; {@code what} names the source in errors. */
+    /**
+     * Parses a --normalize value, MEAN,STD or none; {@code what} names the source in errors. STD must be a
+     * normal float (a subnormal one such as 1e-45 loses its precision, and its inverse is infinite) and the
+     * inputs it gives, for pixels 0 and 255, finite: otherwise the first step's loss is NaN and the run
+     * stops as diverged, blaming --lr.
+     */
     public static InputTransform withNormalize(int resize, String text, String what) {
         if (text.trim().equalsIgnoreCase("none")) {
             return new InputTransform(resize, 0f, 1f);
@@ -44,6 +49,7 @@ public record InputTransform(int resize, float mean, float std) {
                 float mean = Float.parseFloat(parts[0].trim());
                 float std = Float.parseFloat(parts[1].trim());
                 if (Float.isFinite(mean) && std > 0 && Float.isFinite(std)) {
+                    requireUsable(mean, std, text, what);
                     return new InputTransform(resize, mean, std);
                 }
             }
@@ -51,6 +57,17 @@ public record InputTransform(int resize, float mean, float std) {
             // reported below
         }
         throw new InputException(what + " must be MEAN,STD (STD positive) or none, got " + text);
+    }
+
+    private static void requireUsable(float mean, float std, String text, String what) {
+        if (std < Float.MIN_NORMAL) {
+            throw new InputException(String.format(Locale.ROOT, "%s: STD must be a normal positive float (%s or more), "
+                    + "got %s (%s as a 32-bit float)", what, Float.MIN_NORMAL, text, std));
+        }
+        if (!Float.isFinite((0f - mean) / std) || !Float.isFinite((1f - mean) / std)) {
+            throw new InputException(what + ": " + text + " makes the network's inputs infinite ((pixel/255 - MEAN)/STD "
+                    + "overflows a 32-bit float)");
+        }
     }
 
     /** The split with its images resized as this transform says (the same split when it does not resize). */

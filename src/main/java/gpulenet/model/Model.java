@@ -1,5 +1,6 @@
 package gpulenet.model;
 
+import gpulenet.backend.Tensor;
 import gpulenet.io.InputException;
 import gpulenet.model.layer.Layer;
 import gpulenet.model.layer.ParameterShape;
@@ -8,6 +9,7 @@ import gpulenet.model.layer.Shapes;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -25,9 +27,19 @@ public record Model(String name, List<Layer> layers, InputTransform transform) {
             throw new InputException(name + ": the network has no Conv2d or Linear layer, so nothing to train");
         }
         Set<String> names = new HashSet<>();
+        long total = 0;
         for (Layer l : layers) {
             if (!names.add(l.name())) {
                 throw new InputException(name + ": two layers are named " + l.name());
+            }
+            // All parameters live in one flat tensor (see Parameters).
+            for (ParameterShape p : l.parameters()) {
+                total = p.size() > Tensor.MAX_ELEMENTS ? p.size() : total + p.size();
+                if (total > Tensor.MAX_ELEMENTS) {
+                    throw new InputException(String.format(Locale.ROOT, "%s: layer %s (%s) takes the network to %s "
+                            + "parameters, more than the %,d one tensor can hold", name, l.name(), l.repr(),
+                            Shapes.count(total), Tensor.MAX_ELEMENTS));
+                }
             }
         }
     }

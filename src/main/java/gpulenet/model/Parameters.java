@@ -57,7 +57,7 @@ public final class Parameters {
         int offset = 0;
         for (ParameterShape p : shapes) {
             out.add(new Spec(p.name(), p.shape(), p.fanIn(), offset));
-            offset = Math.addExact(offset, p.size());
+            offset = Math.addExact(offset, Math.toIntExact(p.size()));
         }
         return Collections.unmodifiableList(out);
     }

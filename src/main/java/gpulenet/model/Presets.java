@@ -22,6 +22,15 @@ public final class Presets {
     public static final String DEFAULT = "lenet5";
     private static final InputTransform MINUS_ONE_TO_ONE = new InputTransform(0, 0.5f, 0.5f);
 
+    /**
+     * The lr an optimizer starts from when --optimizer picks one its network's set-up does not use: Adam's is
+     * PyTorch's default 0.001 (tutorial 004's, lenet5-adam's); SGD's is lenet5's 0.05. An lr tuned for one
+     * optimizer is far off for the other (Adam at SGD's 0.05 diverges).
+     */
+    public static float defaultLr(String optimizer) {
+        return get(optimizer.equals("adam") ? "lenet5-adam" : DEFAULT).defaults().lr();
+    }
+
     /** The training set-up a preset defaults to. */
     public record Defaults(String optimizer, float lr, float momentum, float lrDecay, int batchSize, int epochs) {
     }

@@ -69,5 +69,12 @@ class BackendsTest {
         assertThrows(InputException.class, () -> Backends.open("cpu", -1, GemmChoice.AUTO, NO_GPU));
         assertEquals(Runtime.getRuntime().availableProcessors(), Backends.cpuThreads(0));
         assertEquals(5, Backends.cpuThreads(5));
+        int max = Backends.maxCpuThreads();
+        assertEquals(max, Backends.cpuThreads(max));
+        // 99999 threads ran for minutes and ended in a JVM warning and a heap error
+        String refusal = assertThrows(InputException.class, () -> Backends.cpuThreads(99999)).getMessage();
+        assertTrue(refusal.matches("--threads must be at most " + max + " \\(4 per core, and no fewer than 16; this machine has \\d+ cores?\\), "
+                + "got 99999"), refusal);
+        assertThrows(InputException.class, () -> Backends.cpuThreads(max + 1));
     }
 }

@@ -105,6 +105,8 @@ final class Conv2d {
     static void workspace(int[] x, int[] w, int pad, Scratch.Sizes perWorker, Scratch.Sizes shared) {
         Geometry g = new Geometry(x[0], x[1], x[2], x[3], w[0], w[2], pad);
         perWorker.matrix(Scratch.Slot.PRODUCT, g.k, (long) g.forwardGroup() * g.wideWidth());
+        // small, but in the slot linear layers grow, so it counts towards their rows
+        shared.matrix(Scratch.Slot.WEIGHTS, g.k, Gemm.padded(g.taps));
         int chunk = g.weightGradientChunk();
         shared.matrix(Scratch.Slot.PARTIALS, (long) (g.batch + chunk - 1) / chunk * g.k, g.partialWidth());
     }

@@ -82,9 +82,18 @@ public final class CpuBackend implements Backend {
             Conv2d.workspace(c.x(), c.w(), c.pad(), perWorker, sharedSizes);
         }
         for (SizingBackend.LinearLayer l : plan.linears()) {
-            Linear.workspace(l.x(), l.w(), perWorker, sharedSizes);
+            Linear.workspace(l.x(), l.w(), pool.threads(), perWorker, sharedSizes);
         }
         return pool.threads() * perWorker.bytes() + sharedSizes.bytes();
+    }
+
+    /** Bytes the scratch matrices of every worker and the shared ones take now (what workspaceBytes predicts). */
+    long scratchMatrixBytes() {
+        long total = shared.matrixBytes();
+        for (Scratch s : scratch) {
+            total += s.matrixBytes();
+        }
+        return total;
     }
 
     @Override

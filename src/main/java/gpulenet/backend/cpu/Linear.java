@@ -51,14 +51,22 @@ final class Linear {
     }
 
     /**
-     * The matrices whose rows or columns grow with the batch that {@link #forward} and {@link #backward}
-     * ask for: every worker's product (a row per sample in backward) and the shared copy of the input.
+     * The matrices that {@link #forward} and {@link #backward} ask for: every worker's product (a row per
+     * sample of its share of the batch; in backward, also per output feature of its share), and the shared
+     * copies of the weights and of the input.
      */
-    static void workspace(int[] x, int[] w, Scratch.Sizes perWorker, Scratch.Sizes shared) {
+    static void workspace(int[] x, int[] w, int threads, Scratch.Sizes perWorker, Scratch.Sizes shared) {
         int batch = x[0], in = w[1], out = w[0];
-        perWorker.matrix(Scratch.Slot.PRODUCT, batch, Gemm.padded(out));
-        perWorker.matrix(Scratch.Slot.PRODUCT, Math.max(batch, out), in);
+        perWorker.matrix(Scratch.Slot.PRODUCT, largestPart(batch, threads), Gemm.padded(out));
+        perWorker.matrix(Scratch.Slot.PRODUCT, Math.max(largestPart(batch, threads), largestPart(out, threads)), in);
+        shared.matrix(Scratch.Slot.WEIGHTS, in, Gemm.padded(out));
+        shared.matrix(Scratch.Slot.WEIGHTS, out, in);
         shared.matrix(Scratch.Slot.INPUTS, batch, in);
+    }
+
+    /** The most items {@link WorkerPool#split} gives one of {@code parts} parts of {@code n}. */
+    private static int largestPart(int n, int parts) {
+        return (n + parts - 1) / parts;
     }
 
     /**
@@ -90,7 +98,10 @@ final class Linear {
             @Override
             public void run(int worker, int firstPart, int endPart) {
                 for (int part = firstPart; part < endPart; part++) {
-                    float[][] product = scratch[worker].matrix(Scratch.Slot.PRODUCT, Math.max(batch, out), in);
+                    // this part's samples (for dx), then its output features (for dw) use the same rows
+                    float[][] product = scratch[worker].matrix(Scratch.Slot.PRODUCT, Math.max(
+                            WorkerPool.split(batch, part + 1, parts) - WorkerPool.split(batch, part, parts),
+                            WorkerPool.split(out, part + 1, parts) - WorkerPool.split(out, part, parts)), in);
                     if (dxt != null) {
                         float[] dx = dxt.floats();
                         int dxo = dxt.offset();

@@ -1,9 +1,19 @@
 package gpulenet.backend.cpu;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
 /**
  * Reusable buffers, one per named slot, grown (never shrunk) when a larger shape arrives, so a
  * training step allocates no buffers. Contents are left over from the last use: callers write what
  * they read, except padding lanes whose results they discard.
+ *
+ * <p>A matrix's rows grow one by one: row i is as long as the widest request that had more than i
+ * rows. Layers ask for different shapes (784->20000->10 asks for 20000 rows of 784 and 64 rows of
+ * 20000), and one rectangle around all of them would be their largest row count times their largest
+ * column count: gigabytes for what needs megabytes.
  */
 final class Scratch {
     private final float[][] vectors = new float[Slot.values().length][];
@@ -39,26 +49,51 @@ final class Scratch {
 
     /**
      * The sizes the matrices of some slots grow to, worked out without allocating them (for memory
-     * estimates): like {@link #matrix}, rows and columns each grow to the largest asked for.
+     * estimates): like {@link #matrix}, row i grows to the widest request with more than i rows.
      */
     static final class Sizes {
         /** A row's array header and its reference in the matrix (64-bit JVM, compressed references). */
         private static final long ROW_OVERHEAD_BYTES = 16 + 4;
-        private final long[] rows = new long[Slot.values().length];
-        private final long[] cols = new long[Slot.values().length];
+        /** Each slot's requests, {rows, cols}. */
+        private final List<List<long[]>> requests = new ArrayList<>();
+
+        Sizes() {
+            for (int i = 0; i < Slot.values().length; i++) {
+                requests.add(new ArrayList<>());
+            }
+        }
 
         void matrix(Slot slot, long rowCount, long colCount) {
-            rows[slot.ordinal()] = Math.max(rows[slot.ordinal()], rowCount);
-            cols[slot.ordinal()] = Math.max(cols[slot.ordinal()], colCount);
+            requests.get(slot.ordinal()).add(new long[]{rowCount, colCount});
         }
 
         long bytes() {
             long total = 0;
-            for (int i = 0; i < rows.length; i++) {
-                total += rows[i] * (cols[i] * Float.BYTES + ROW_OVERHEAD_BYTES);
+            for (List<long[]> slot : requests) {
+                // Tallest first: the rows between the next request's count and this one's are as wide as
+                // the widest request so far.
+                List<long[]> tallestFirst = new ArrayList<>(slot);
+                tallestFirst.sort(Comparator.comparingLong((long[] r) -> r[0]).reversed());
+                long widest = 0;
+                for (int k = 0; k < tallestFirst.size(); k++) {
+                    widest = Math.max(widest, tallestFirst.get(k)[1]);
+                    long below = k + 1 < tallestFirst.size() ? tallestFirst.get(k + 1)[0] : 0;
+                    total += (tallestFirst.get(k)[0] - below) * (widest * Float.BYTES + ROW_OVERHEAD_BYTES);
+                }
             }
             return total;
         }
+    }
+
+    /** Bytes the matrices take now, counted as {@link Sizes} counts them, which must predict this. */
+    long matrixBytes() {
+        long total = 0;
+        for (float[][] m : matrices) {
+            for (int i = 0; m != null && i < m.length; i++) {
+                total += m[i] == null ? 0 : (long) m[i].length * Float.BYTES + Sizes.ROW_OVERHEAD_BYTES;
+            }
+        }
+        return total;
     }
 
     float[] vector(Slot slot, int size) {
@@ -71,18 +106,21 @@ final class Scratch {
     }
 
     /**
-     * A matrix of at least {@code rows} rows of at least {@code cols} floats. Rows are separate arrays
-     * so that {@link Gemm}'s loops index every array from 0, which the JIT needs to vectorise them.
+     * A matrix whose first {@code rows} rows have at least {@code cols} floats (later rows, if any, may be
+     * shorter). Rows are separate arrays so that {@link Gemm}'s loops index every array from 0, which the
+     * JIT needs to vectorise them.
      */
     float[][] matrix(Slot slot, int rows, int cols) {
         float[][] m = matrices[slot.ordinal()];
-        if (m == null || m.length < rows || m[0].length < cols) {
-            int newRows = Math.max(rows, m == null ? 0 : m.length);
-            int newCols = Math.max(cols, m == null ? 0 : m[0].length);
-            // let go of the old one first: with both alive, a large batch would need the memory twice over
-            matrices[slot.ordinal()] = null;
-            m = new float[newRows][newCols];
+        if (m == null || m.length < rows) {
+            m = m == null ? new float[rows][] : Arrays.copyOf(m, rows);
             matrices[slot.ordinal()] = m;
+        }
+        for (int i = 0; i < rows; i++) {
+            if (m[i] == null || m[i].length < cols) {
+                m[i] = null; // let go of the old row first, so that it can be collected for the new one
+                m[i] = new float[cols];
+            }
         }
         return m;
     }

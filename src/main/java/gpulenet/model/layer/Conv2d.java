@@ -15,18 +15,19 @@ public record Conv2d(String name, int in, int out, int kernel, int padding) impl
         if (input.length != 3 || input[0] != in) {
             throw new ShapeMismatch(this, input, "it needs [" + in + ", H, W]");
         }
-        int h = input[1] + 2 * padding - kernel + 1;
-        int w = input[2] + 2 * padding - kernel + 1;
+        long h = input[1] + 2L * padding - kernel + 1;
+        long w = input[2] + 2L * padding - kernel + 1;
         if (h <= 0 || w <= 0) {
             throw new ShapeMismatch(this, input, "a " + kernel + "x" + kernel + " kernel with padding " + padding
-                    + " needs H and W of at least " + (kernel - 2 * padding));
+                    + " needs H and W of at least " + (kernel - 2L * padding));
         }
-        return new int[]{out, h, w};
+        return Shapes.output(this, input, out, h, w);
     }
 
     @Override
     public List<ParameterShape> parameters() {
-        int fanIn = in * kernel * kernel;
+        // Clamped only for a weight too large to fit, which Model refuses with its size.
+        int fanIn = (int) Math.min(Integer.MAX_VALUE, (long) in * kernel * kernel);
         return List.of(new ParameterShape(name + ".weight", new int[]{out, in, kernel, kernel}, fanIn),
                 new ParameterShape(name + ".bias", new int[]{out}, fanIn));
     }

@@ -4,7 +4,7 @@ package gpulenet.model.layer;
 public record Flatten(String name) implements Layer {
     @Override
     public int[] outputShape(int[] input) {
-        return new int[]{Shapes.elements(input)};
+        return Shapes.output(this, input, Shapes.elements(input));
     }
 
     @Override

@@ -15,7 +15,7 @@ public record Linear(String name, int in, int out) implements Layer {
         if (input.length != 1 || input[0] != in) {
             throw new ShapeMismatch(this, input, "it needs [" + in + "]" + (input.length != 1 ? " (flatten first)" : ""));
         }
-        return new int[]{out};
+        return Shapes.output(this, input, out);
     }
 
     @Override

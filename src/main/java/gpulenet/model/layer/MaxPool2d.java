@@ -7,7 +7,7 @@ public record MaxPool2d(String name) implements Layer {
         if (input.length != 3 || input[1] < 2 || input[2] < 2) {
             throw new ShapeMismatch(this, input, "it needs [C, H, W] with H and W of at least 2");
         }
-        return new int[]{input[0], input[1] / 2, input[2] / 2};
+        return Shapes.output(this, input, input[0], input[1] / 2, input[2] / 2);
     }
 
     @Override

@@ -43,6 +43,11 @@ public final class ModulePrintout {
             + "MaxPool2d(2), Dropout2d, Flatten, Linear (with bias)";
     // Far more than any printout of a network this project can train; a bigger file is something else.
     private static final long MAX_BYTES = 1 << 20;
+    // Printed networks nest a few levels (torchvision's deepest, under ten); deeper text is not a network.
+    static final int MAX_DEPTH = 100;
+    // Layers after ModuleList repeats are expanded: over twice the leaf modules of torchvision's ResNet-152
+    // (about 360), and a step runs each layer one after another, so a longer list would only run for hours.
+    static final int MAX_LAYERS = 1000;
 
     // "(conv1): rest"; the name is anything PyTorch accepts as a child name up to the "):".
     private static final Pattern CHILD = Pattern.compile("\\(([^()\\s]+)\\):\\s*(.*)");
@@ -122,6 +127,9 @@ public final class ModulePrintout {
                     Module child = child(line, s);
                     open.peek().children().add(child);
                     if (child.isContainer()) {
+                        if (open.size() >= MAX_DEPTH) {
+                            throw fail(source, line, "nested more than " + MAX_DEPTH + " modules deep");
+                        }
                         open.push(child);
                     }
                 }
@@ -161,16 +169,31 @@ public final class ModulePrintout {
             if (!range.matches() || !repeat.matches()) {
                 return module(line, List.of(name), rest);
             }
-            int first = Integer.parseInt(range.group(1));
-            int last = Integer.parseInt(range.group(2));
-            if (last < first || Integer.parseInt(repeat.group(1)) != last - first + 1) {
+            long first = count(range.group(1));
+            long last = count(range.group(2));
+            long count = count(repeat.group(1));
+            if (count > MAX_LAYERS) {
+                throw fail(source, line, "(" + name + ") repeats a module " + repeat.group(1) + " times, more than the "
+                        + MAX_LAYERS + " layers a network may have");
+            }
+            // a ModuleList numbers its children from 0, so no index of a network within the bound is larger
+            if (last >= MAX_LAYERS) {
+                throw fail(source, line, "(" + name + ") numbers children past the " + MAX_LAYERS
+                        + " layers a network may have");
+            }
+            if (last < first || count != last - first + 1) {
                 throw fail(source, line, "cannot read \"" + s + "\": (" + name + ") is not " + repeat.group(1) + " children");
             }
             List<String> names = new ArrayList<>();
-            for (int i = first; i <= last; i++) {
-                names.add(Integer.toString(i));
+            for (long i = first; i <= last; i++) {
+                names.add(Long.toString(i));
             }
             return module(line, names, repeat.group(2));
+        }
+
+        /** Digits as a count; more digits than a long holds are read as Long.MAX_VALUE, which no bound admits. */
+        private static long count(String digits) {
+            return digits.length() > 18 ? Long.MAX_VALUE : Long.parseLong(digits);
         }
 
         private Module module(int line, List<String> names, String s) {
@@ -205,6 +228,8 @@ public final class ModulePrintout {
         private final String source;
         private final List<Layer> layers = new ArrayList<>();
         private String viewName;
+        // Modules visited, containers included: repeated containers multiply, even empty ones.
+        private int visited;
         // The line that made the data 2-D (a Flatten, or the Linear a view was put before); 0 while 4-D.
         private int flattenedOnLine;
 
@@ -239,6 +264,10 @@ public final class ModulePrintout {
                     if (!seen.add(name)) {
                         throw fail(source, child.line(), "a second child named (" + name + ") in " + container.type()
                                 + " on line " + container.line());
+                    }
+                    if (++visited > MAX_LAYERS) {
+                        throw fail(source, child.line(), "the network has more than " + MAX_LAYERS + " modules "
+                                + "(ModuleList repeats counted one by one)");
                     }
                     String path = prefix.isEmpty() ? name : prefix + "." + name;
                     if (child.isContainer()) {

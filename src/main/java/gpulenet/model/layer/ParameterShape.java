@@ -5,11 +5,7 @@ package gpulenet.model.layer;
  * default init bound 1/sqrt(fanIn).
  */
 public record ParameterShape(String name, int[] shape, int fanIn) {
-    public int size() {
-        int n = 1;
-        for (int d : shape) {
-            n *= d;
-        }
-        return n;
+    public long size() {
+        return Shapes.elements(shape);
     }
 }

@@ -167,6 +167,45 @@ class ModulePrintoutTest {
     }
 
     @Test
+    void nestingIsBoundedWithTheLineOfTheFirstTooDeepModule() {
+        assertEquals(2, ModulePrintout.parse("t.txt", nested(ModulePrintout.MAX_DEPTH - 1)).size());
+        // 5000 levels overflowed the stack of a recursive walk; the bound comes first, at the 100th nested one
+        assertEquals("t.txt:" + (ModulePrintout.MAX_DEPTH + 1) + ": nested more than " + ModulePrintout.MAX_DEPTH
+                + " modules deep", parseError(nested(5000)).getMessage());
+    }
+
+    /** A Sequential holding {@code depth} Sequentials one inside the other, a small network in the innermost. */
+    private static String nested(int depth) {
+        StringBuilder text = new StringBuilder("Sequential(\n");
+        text.append("(s): Sequential(\n".repeat(depth));
+        text.append("(0): Flatten(start_dim=1, end_dim=-1)\n(1): Linear(in_features=784, out_features=10, bias=True)\n");
+        text.append(")\n".repeat(depth + 1));
+        return text.toString();
+    }
+
+    @Test
+    void moduleListRangesAreBoundedInsteadOfOverflowingOrRunningForHours() {
+        assertEquals("t.txt:2: (1-99999999999) repeats a module 99999999999 times, more than the 1000 layers a network "
+                + "may have", parseError("Sequential(\n  (1-99999999999): 99999999999 x ReLU()\n)").getMessage());
+        assertEquals("t.txt:2: (0-99999999999999999999) repeats a module 100000000000000000000 times, more than the 1000 "
+                + "layers a network may have", parseError("Sequential(\n  (0-99999999999999999999): "
+                + "100000000000000000000 x ReLU()\n)").getMessage());
+        assertEquals("t.txt:2: (1-100000000) repeats a module 100000000 times, more than the 1000 layers a network "
+                + "may have", parseError("Sequential(\n  (1-100000000): 100000000 x ReLU()\n)").getMessage());
+        assertEquals("t.txt:2: (99999999999999999999-99999999999999999999) numbers children past the 1000 layers a "
+                + "network may have", parseError("Sequential(\n  (99999999999999999999-99999999999999999999): 1 x ReLU()\n)")
+                .getMessage());
+        // repeats of repeats multiply: 100 x 100 layers, and 1000 x 1000 empty containers
+        assertEquals("t.txt:3: the network has more than 1000 modules (ModuleList repeats counted one by one)",
+                parseError("Sequential(\n  (0-99): 100 x Sequential(\n    (0-99): 100 x ReLU()\n  )\n)").getMessage());
+        assertEquals("t.txt:3: the network has more than 1000 modules (ModuleList repeats counted one by one)",
+                parseError("Sequential(\n  (0-999): 1000 x Sequential(\n    (0-999): 1000 x Sequential(\n    )\n  )\n"
+                        + "  (1000): Linear(784, 10)\n)").getMessage());
+        assertEquals(ModulePrintout.MAX_LAYERS, ModulePrintout.parse("t.txt", "Sequential(\n  (0): Flatten()\n  (1-998): "
+                + "998 x ReLU()\n  (999): Linear(784, 10)\n)").size());
+    }
+
+    @Test
     void windowsLineEndingsBlankLinesAndIndentationDoNotMatter() throws Exception {
         String printed = Files.readString(printout("tutorial001.txt"));
         String mangled = "\r\n\r\n" + printed.lines().map(l -> "\t" + l.strip() + "   ").reduce("", (a, b) -> a + b + "\r\n\r\n");
