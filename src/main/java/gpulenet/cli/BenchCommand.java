@@ -116,8 +116,7 @@ public final class BenchCommand implements Callable<Integer> {
         GemmChoice gemmChoice = gemm.choice();
         int cpuThreads = threads.cpuThreads();
         checkFlags();
-        OutputFile.requireWritable("--json", json);
-        OutputFile.requireWritable("--plot", plot);
+        new FileFlags(spec).readsDataSet("--data", data.data).writes("--json", json).writes("--plot", plot).check();
         List<Presets.Preset> presets = presets();
         DataSets sets = data.load();
         BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());

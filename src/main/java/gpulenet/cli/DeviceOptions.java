@@ -8,6 +8,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 
 /** The options every command that computes on one device shares: where to compute and on what data. */
 public final class DeviceOptions {
@@ -27,6 +28,11 @@ public final class DeviceOptions {
     /** Whether --data was given (rather than the MNIST inside the jar being used). */
     public boolean dataGiven() {
         return data.data != null;
+    }
+
+    /** The --data directory, or null for the MNIST inside the jar. */
+    public Path dataDir() {
+        return data.data;
     }
 
     /** Opens the backend and prints the one line saying which one and why. */

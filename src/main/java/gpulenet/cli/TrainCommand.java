@@ -4,7 +4,6 @@ import gpulenet.backend.Backend;
 import gpulenet.data.DataSets;
 import gpulenet.format.Checkpoint;
 import gpulenet.io.InputException;
-import gpulenet.io.IoReasons;
 import gpulenet.model.Model;
 import gpulenet.model.Presets;
 import gpulenet.train.MetricsLog;
@@ -18,7 +17,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -108,10 +106,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        OutputFile.requireWritable("--save", save);
-        OutputFile.requireWritable("--metrics", metrics);
-        OutputFile.requireWritable("--plot", plot);
-        requireWritableDirectory("--tensorboard", tensorboard);
+        new FileFlags(spec).reads("--resume", resume).reads("--model-file", modelOptions.file)
+                .readsDataSet("--data", deviceOptions.dataDir())
+                .writes("--save", save).appends("--metrics", metrics).writes("--plot", plot)
+                .writesInto("--tensorboard", tensorboard).check();
         Checkpoint checkpoint = resume != null ? Checkpoint.read(resume) : null;
         Model model;
         if (checkpoint != null) {
@@ -160,18 +158,6 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /** As {@link OutputFile#requireWritable}, for a directory that a file is created in: made if missing. */
-    private static void requireWritableDirectory(String flag, Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try {
-            TensorBoardWriter.checkDirectory(dir);
-        } catch (IOException e) {
-            throw new InputException(flag + " " + dir + ": cannot write: " + IoReasons.reason(e), e);
-        }
     }
 
     /**
