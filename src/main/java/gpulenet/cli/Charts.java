@@ -73,6 +73,15 @@ final class Charts {
      */
     static BufferedImage trainingCurves(String title, double[] lossEpochs, double[] loss, double[] epochs,
                                         double[] testLoss, double[] testAccuracy) {
+        Drawable trainPoints = Drawable.of(lossEpochs, loss);
+        Drawable testPoints = Drawable.of(epochs, testLoss);
+        lossEpochs = trainPoints.x();
+        loss = trainPoints.y();
+        int left = trainPoints.left() + testPoints.left();
+        if (left > 0) {
+            title += " (" + left + " loss value" + (left == 1 ? "" : "s") + " beyond " + Drawable.LIMIT_TEXT
+                    + " or not finite, not drawn)";
+        }
         XYChart chart = new XYChartBuilder().width(CURVES_WIDTH).height(CURVES_HEIGHT).title(title)
                 .xAxisTitle("epoch").yAxisTitle("loss").build();
         chart.getStyler().setBaseFont(BASE_FONT).setChartTitleFont(BASE_FONT.deriveFont(Font.BOLD, 16f))
@@ -96,9 +105,11 @@ final class Charts {
             s.setLineColor(blue).setLineWidth(1.5f);
         }
         if (epochs.length > 0) {
-            XYSeries t = chart.addSeries("test loss", epochs, testLoss);
-            t.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-            t.setMarker(SeriesMarkers.DIAMOND).setMarkerColor(orange);
+            if (testPoints.x().length > 0) {
+                XYSeries t = chart.addSeries("test loss", testPoints.x(), testPoints.y());
+                t.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+                t.setMarker(SeriesMarkers.DIAMOND).setMarkerColor(orange);
+            }
             double[] percent = new double[testAccuracy.length];
             for (int i = 0; i < percent.length; i++) {
                 percent[i] = 100 * testAccuracy[i];
@@ -138,8 +149,8 @@ final class Charts {
         for (BenchReport.Row r : rows) {
             Double ratio = r.ratioToPyTorch();
             jobs.add(r.model() + " " + r.device() + " " + r.batch() + (ratio == null ? "" : String.format(" (%.2fx)", ratio)));
-            ours.add(r.imagesPerSecond());
-            torch.add(r.pytorchImagesPerSecond() == null ? 0.0 : r.pytorchImagesPerSecond());
+            ours.add(Drawable.orZero(r.imagesPerSecond()));
+            torch.add(r.pytorchImagesPerSecond() == null ? 0.0 : Drawable.orZero(r.pytorchImagesPerSecond()));
         }
         chart.addSeries("gpu-lenet", jobs, ours).setFillColor(new Color(0x1f, 0x77, 0xb4));
         if (rows.stream().anyMatch(r -> r.pytorchImagesPerSecond() != null)) {

@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -27,10 +25,7 @@ public final class AppendFile {
      */
     public static void checkWritable(Path path) throws IOException {
         Path target = AtomicFile.target(path);
-        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-            if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
-                throw new FileSystemException(target.toString(), null, "it is not a regular file");
-            }
+        if (AtomicFile.requireRegularOrMissing(path, target)) {
             try (FileChannel ch = FileChannel.open(target, StandardOpenOption.WRITE)) {
                 lock(ch, target).release();
             }
@@ -49,9 +44,7 @@ public final class AppendFile {
      */
     public static FileChannel open(Path path, boolean append) throws IOException {
         Path target = AtomicFile.target(path);
-        if (Files.exists(target) && !Files.isRegularFile(target)) {
-            throw new FileSystemException(target.toString(), null, "it is not a regular file");
-        }
+        AtomicFile.requireRegularOrMissing(path, target);
         FileChannel ch = FileChannel.open(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {
             lock(ch, target);

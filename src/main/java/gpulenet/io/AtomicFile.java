@@ -98,7 +98,7 @@ public final class AtomicFile {
     }
 
     /** Whether {@code target} (where {@code path} leads) exists: it must be a regular file if it does. */
-    private static boolean requireRegularOrMissing(Path path, Path target) throws IOException {
+    static boolean requireRegularOrMissing(Path path, Path target) throws IOException {
         BasicFileAttributes attrs;
         try {
             attrs = Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
