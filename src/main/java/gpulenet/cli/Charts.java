@@ -31,6 +31,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import javax.imageio.ImageIO;
 
 /**
@@ -340,13 +341,34 @@ final class Charts {
      */
     static final class TrainingPlot implements TrainingListener {
         private final Path file;
-        private final String title;
+        private String title;
         private final List<double[]> lossPoints = new ArrayList<>();
         private final List<double[]> epochPoints = new ArrayList<>();
 
         TrainingPlot(Path file, String title) {
             this.file = file;
             this.title = title;
+        }
+
+        /**
+         * A run resumed after {@code epoch}: its earlier curves come from {@code metrics} (the --metrics file a
+         * resumed run appends to, null when none is given), as far as it holds them. When the picture will not
+         * start at epoch 1, its title says from which epoch it does, and so does the line returned.
+         */
+        Optional<String> resumedAfter(int epoch, Path metrics) {
+            if (metrics != null) {
+                MetricsHistory h = MetricsHistory.read(metrics, epoch);
+                lossPoints.addAll(h.loss());
+                epochPoints.addAll(h.epochs());
+            }
+            int first = epochPoints.isEmpty() ? epoch + 1 : (int) epochPoints.get(0)[0];
+            if (first == 1) {
+                return Optional.empty();
+            }
+            title += " (from epoch " + first + ": earlier epochs not drawn)";
+            return Optional.of("--plot " + file + " draws epoch " + first + " on: "
+                    + (metrics == null ? "give the run's --metrics file to draw the epochs before"
+                    : metrics + " holds no curves of the epochs before"));
         }
 
         @Override

@@ -150,8 +150,13 @@ public final class TrainCommand implements Callable<Integer> {
                     out.println("TensorBoard events: " + board.file());
                 }
                 if (plot != null) {
-                    trainer.addListener(new Charts.TrainingPlot(plot, model.name() + " on " + data.name() + " ("
-                            + backend.name() + ")"));
+                    Charts.TrainingPlot picture = new Charts.TrainingPlot(plot, model.name() + " on " + data.name() + " ("
+                            + backend.name() + ")");
+                    if (checkpoint != null) {
+                        picture.resumedAfter((int) checkpoint.requireLong(Checkpoint.EPOCH, resume), metrics)
+                                .ifPresent(out::println);
+                    }
+                    trainer.addListener(picture);
                 }
                 out.flush();
                 trainer.run();
