@@ -33,6 +33,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -257,11 +258,12 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * The batch sizes to time, each once: one larger than the training set is capped to it, as train caps
-     * --batch-size, and a line says so; the rows and the JSON record the batch that ran.
+     * The batch sizes to time, in the order given (a size given twice is timed twice: the later run shows the
+     * JIT warmed up): one larger than the training set is capped to it, as train caps --batch-size, and a line
+     * says so; the rows and the JSON record the batch that ran.
      */
     private List<Integer> batchesFor(int trainImages, PrintWriter out) {
-        Set<Integer> batches = new LinkedHashSet<>();
+        List<Integer> batches = new ArrayList<>();
         for (int b : batchSizes) {
             if (b > trainImages) {
                 out.printf(Locale.ROOT, "--batch-sizes %d is more than the %d training images: timing batch %d%n", b,
@@ -270,7 +272,7 @@ public final class BenchCommand implements Callable<Integer> {
             batches.add(Math.min(b, trainImages));
         }
         out.flush();
-        return List.copyOf(batches);
+        return batches;
     }
 
     private BenchReport.Row run(Backend backend, String device, Presets.Preset preset, TrainConfig config, DataSets sets,
