@@ -97,6 +97,7 @@ final class PyTorchRun {
             Thread.currentThread().interrupt();
             throw new Failure("interrupted");
         } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly); // a wrapper's children (sh, DataLoader workers) too
             p.destroyForcibly();
         }
         if (code != 0) {
