@@ -6,7 +6,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine;
 
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The gpu-lenet command line. User errors (bad flags, bad files, unusable device) print one line and
@@ -31,6 +37,8 @@ public final class App implements Runnable {
      * by the default handler, and becomes one line and exit 2 like any other bad input.
      */
     public static void main(String[] args) {
+        System.setOut(utf8(FileDescriptor.out));
+        System.setErr(utf8(FileDescriptor.err));
         Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
             if (e instanceof OutOfMemoryError) {
                 System.err.println(PREFIX + outOfMemory());
@@ -40,12 +48,23 @@ public final class App implements Runnable {
         });
         int code;
         try {
-            code = commandLine().execute(args);
+            CommandLine cl = commandLine();
+            cl.setOut(new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
+            cl.setErr(new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
+            code = cl.execute(args);
         } catch (OutOfMemoryError e) {
             System.err.println(PREFIX + outOfMemory());
             code = EXIT_USAGE;
         }
         System.exit(code);
+    }
+
+    /**
+     * Standard output or error in UTF-8 whatever the locale: under LC_ALL=C Java would print every non-ASCII
+     * character (a file name, a degree sign) as '?'. Buffered and flushed at each line, as Java's own.
+     */
+    private static PrintStream utf8(FileDescriptor fd) {
+        return new PrintStream(new BufferedOutputStream(new FileOutputStream(fd), 8192), true, StandardCharsets.UTF_8);
     }
 
     /** What to do when the Java heap ran out. */

@@ -34,6 +34,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -120,10 +121,10 @@ public final class BenchCommand implements Callable<Integer> {
         GemmChoice gemmChoice = gemm.choice();
         int cpuThreads = threads.cpuThreads();
         checkFlags();
-        OutputFile.requireWritable("--json", json);
-        OutputFile.requireWritable("--plot", plot);
+        new FileFlags(spec).readsDataSet("--data", data.data).writes("--json", json).writes("--plot", plot).check();
         List<Presets.Preset> presets = presets();
         DataSets sets = data.load();
+        batchSizes = batchesFor(sets.train().count(), out);
         BenchReport report = new BenchReport(job(sets, cpuThreads), MachineFacts.current());
         Path pytorchData = pytorch == null ? null : pytorchData();
         Set<String> unusable = new HashSet<>();
@@ -132,7 +133,7 @@ public final class BenchCommand implements Callable<Integer> {
                 Model model = preset.model();
                 DataSets modelData = model.transform().applyTo(sets);
                 report.model(preset.name(), setupLine(preset), setupJson(preset));
-                for (String device : devices) {
+                for (String device : new LinkedHashSet<>(devices)) {
                     if (unusable.contains(device)) {
                         continue;
                     }
@@ -243,6 +244,12 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private void checkFlags() {
+        if (models.isEmpty() || models.stream().anyMatch(String::isBlank)) {
+            throw new InputException("--model takes model names, e.g. --model lenet5,cnn3; got an empty one");
+        }
+        if (devices.isEmpty() || devices.stream().anyMatch(String::isBlank)) {
+            throw new InputException("--devices takes cpu and cuda, e.g. --devices cpu,cuda; got an empty one");
+        }
         presets();
         if (epochs <= 0) {
             throw new InputException("--epochs must be positive, got " + epochs);
@@ -260,6 +267,24 @@ public final class BenchCommand implements Callable<Integer> {
         if (pytorch != null && pytorch.isBlank()) {
             throw new InputException("--pytorch needs a command, e.g. \"python3 src/main/python/torch_reference.py\"");
         }
+    }
+
+    /**
+     * The batch sizes to time, in the order given (a size given twice is timed twice: the later run shows the
+     * JIT warmed up): one larger than the training set is capped to it, as train caps --batch-size, and a line
+     * says so; the rows and the JSON record the batch that ran.
+     */
+    private List<Integer> batchesFor(int trainImages, PrintWriter out) {
+        List<Integer> batches = new ArrayList<>();
+        for (int b : batchSizes) {
+            if (b > trainImages) {
+                out.printf(Locale.ROOT, "--batch-sizes %d is more than the %d training images: timing batch %d%n", b,
+                        trainImages, trainImages);
+            }
+            batches.add(Math.min(b, trainImages));
+        }
+        out.flush();
+        return batches;
     }
 
     private BenchReport.Row run(Backend backend, String device, Presets.Preset preset, TrainConfig config, DataSets sets,

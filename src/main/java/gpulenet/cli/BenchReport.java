@@ -172,18 +172,23 @@ final class BenchReport {
             o.addProperty("description", r.description());
             o.addProperty("batch_size", r.batch());
             o.addProperty("epochs", r.epochs());
-            o.addProperty("images_per_second", r.imagesPerSecond());
-            o.addProperty("epoch_train_seconds", r.epochSeconds());
-            o.addProperty("speed_up_over_cpu", speedUp(r));
-            o.addProperty("test_accuracy", r.testAccuracy());
-            o.addProperty("pytorch_images_per_second", r.pytorchImagesPerSecond());
-            o.addProperty("ratio_to_pytorch", r.ratioToPyTorch());
+            o.addProperty("images_per_second", finiteOrNull(r.imagesPerSecond()));
+            o.addProperty("epoch_train_seconds", finiteOrNull(r.epochSeconds()));
+            o.addProperty("speed_up_over_cpu", finiteOrNull(speedUp(r)));
+            o.addProperty("test_accuracy", finiteOrNull(r.testAccuracy()));
+            o.addProperty("pytorch_images_per_second", finiteOrNull(r.pytorchImagesPerSecond()));
+            o.addProperty("ratio_to_pytorch", finiteOrNull(r.ratioToPyTorch()));
             rowArray.add(o);
         }
         root.add("rows", rowArray);
         root.add("missing", reasons(missing, "device"));
         root.add("pytorch_failures", reasons(pytorchFailures, "run"));
         return new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(root) + "\n";
+    }
+
+    /** JSON has no NaN or infinity (a rate over zero seconds): null, as for a figure that is missing. */
+    private static Double finiteOrNull(Double v) {
+        return v == null || !Double.isFinite(v) ? null : v;
     }
 
     /** [{key: what, "reason": why}, ...] in insertion order. */

@@ -31,6 +31,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import javax.imageio.ImageIO;
 
 /**
@@ -73,6 +74,15 @@ final class Charts {
      */
     static BufferedImage trainingCurves(String title, double[] lossEpochs, double[] loss, double[] epochs,
                                         double[] testLoss, double[] testAccuracy) {
+        Drawable trainPoints = Drawable.of(lossEpochs, loss);
+        Drawable testPoints = Drawable.of(epochs, testLoss);
+        lossEpochs = trainPoints.x();
+        loss = trainPoints.y();
+        int left = trainPoints.left() + testPoints.left();
+        if (left > 0) {
+            title += " (" + left + " loss value" + (left == 1 ? "" : "s") + " beyond " + Drawable.LIMIT_TEXT
+                    + " or not finite, not drawn)";
+        }
         XYChart chart = new XYChartBuilder().width(CURVES_WIDTH).height(CURVES_HEIGHT).title(title)
                 .xAxisTitle("epoch").yAxisTitle("loss").build();
         chart.getStyler().setBaseFont(BASE_FONT).setChartTitleFont(BASE_FONT.deriveFont(Font.BOLD, 16f))
@@ -96,9 +106,11 @@ final class Charts {
             s.setLineColor(blue).setLineWidth(1.5f);
         }
         if (epochs.length > 0) {
-            XYSeries t = chart.addSeries("test loss", epochs, testLoss);
-            t.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-            t.setMarker(SeriesMarkers.DIAMOND).setMarkerColor(orange);
+            if (testPoints.x().length > 0) {
+                XYSeries t = chart.addSeries("test loss", testPoints.x(), testPoints.y());
+                t.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+                t.setMarker(SeriesMarkers.DIAMOND).setMarkerColor(orange);
+            }
             double[] percent = new double[testAccuracy.length];
             for (int i = 0; i < percent.length; i++) {
                 percent[i] = 100 * testAccuracy[i];
@@ -138,8 +150,8 @@ final class Charts {
         for (BenchReport.Row r : rows) {
             Double ratio = r.ratioToPyTorch();
             jobs.add(r.model() + " " + r.device() + " " + r.batch() + (ratio == null ? "" : String.format(" (%.2fx)", ratio)));
-            ours.add(r.imagesPerSecond());
-            torch.add(r.pytorchImagesPerSecond() == null ? 0.0 : r.pytorchImagesPerSecond());
+            ours.add(Drawable.orZero(r.imagesPerSecond()));
+            torch.add(r.pytorchImagesPerSecond() == null ? 0.0 : Drawable.orZero(r.pytorchImagesPerSecond()));
         }
         chart.addSeries("gpu-lenet", jobs, ours).setFillColor(new Color(0x1f, 0x77, 0xb4));
         if (rows.stream().anyMatch(r -> r.pytorchImagesPerSecond() != null)) {
@@ -329,13 +341,34 @@ final class Charts {
      */
     static final class TrainingPlot implements TrainingListener {
         private final Path file;
-        private final String title;
+        private String title;
         private final List<double[]> lossPoints = new ArrayList<>();
         private final List<double[]> epochPoints = new ArrayList<>();
 
         TrainingPlot(Path file, String title) {
             this.file = file;
             this.title = title;
+        }
+
+        /**
+         * A run resumed after {@code epoch}: its earlier curves come from {@code metrics} (the --metrics file a
+         * resumed run appends to, null when none is given), as far as it holds them. When the picture will not
+         * start at epoch 1, its title says from which epoch it does, and so does the line returned.
+         */
+        Optional<String> resumedAfter(int epoch, Path metrics) {
+            if (metrics != null) {
+                MetricsHistory h = MetricsHistory.read(metrics, epoch);
+                lossPoints.addAll(h.loss());
+                epochPoints.addAll(h.epochs());
+            }
+            int first = epochPoints.isEmpty() ? epoch + 1 : (int) epochPoints.get(0)[0];
+            if (first == 1) {
+                return Optional.empty();
+            }
+            title += " (from epoch " + first + ": earlier epochs not drawn)";
+            return Optional.of("--plot " + file + " draws epoch " + first + " on: "
+                    + (metrics == null ? "give the run's --metrics file to draw the epochs before"
+                    : metrics + " holds no curves of the epochs before"));
         }
 
         @Override

@@ -4,6 +4,8 @@ import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
 import picocli.CommandLine.Mixin;
 
+import java.nio.file.Path;
+
 /** The options every command that computes on one device and a data set shares: where, and on what data. */
 public final class DeviceOptions extends BackendOptions {
     @Mixin
@@ -12,6 +14,11 @@ public final class DeviceOptions extends BackendOptions {
     /** Whether --data was given (rather than the MNIST inside the jar being used). */
     public boolean dataGiven() {
         return data.data != null;
+    }
+
+    /** The --data directory, or null for the MNIST inside the jar. */
+    public Path dataDir() {
+        return data.data;
     }
 
     /**

@@ -61,8 +61,9 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize <= 0) {
             throw new InputException("--batch-size must be positive, got " + batchSize);
         }
-        OutputFile.requireWritable("--confusion", confusionPng);
-        OutputFile.requireWritable("--errors", errorsPng);
+        new FileFlags(spec).reads("--checkpoint", checkpoint).reads("--model-file", modelOptions.file)
+                .readsDataSet("--data", deviceOptions.dataDir())
+                .writes("--confusion", confusionPng).writes("--errors", errorsPng).check();
         CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it has no accuracy to measure",
                 spec.commandLine().getErr());
         Checkpoint saved = loaded.saved();

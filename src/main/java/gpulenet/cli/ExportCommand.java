@@ -47,7 +47,8 @@ public final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        OutputFile.requireWritable("--onnx", onnx);
+        new FileFlags(spec).reads("--checkpoint", checkpoint).reads("--model-file", modelOptions.file)
+                .writes("--onnx", onnx).check();
         CheckpointModel loaded = CheckpointModel.read(checkpoint, modelOptions, "it cannot be exported", spec.commandLine().getErr());
         Model model = loaded.model();
         int size = loaded.inputSize();

@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import gpulenet.backend.Backend;
 import gpulenet.data.Dataset;
 import gpulenet.data.DigitImage;
+import gpulenet.io.FileNames;
 import gpulenet.io.InputException;
 import gpulenet.io.InputFiles;
 import gpulenet.io.IoReasons;
@@ -90,7 +91,7 @@ public final class PredictCommand implements Callable<Integer> {
             try {
                 for (Path file : expand(input)) {
                     try {
-                        items.add(new Item(file.toString(), DigitImage.read(file)));
+                        items.add(new Item(FileNames.display(file), DigitImage.read(file)));
                     } catch (InputException e) {
                         failed |= report(err, e.getMessage());
                     }

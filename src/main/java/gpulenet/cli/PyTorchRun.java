@@ -8,7 +8,10 @@ import gpulenet.model.Model;
 import gpulenet.optim.Sgd;
 import gpulenet.train.TrainConfig;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,6 +42,10 @@ final class PyTorchRun {
     record Result(double imagesPerSecond, String version) {
     }
 
+    /** More output than this stops the script: its epoch lines are a few hundred bytes each. */
+    static final long MAX_OUTPUT_BYTES = 16L << 20;
+    private static final int MAX_LINE_CHARS = 4096;
+
     private PyTorchRun() {
     }
 
@@ -66,25 +73,68 @@ final class PyTorchRun {
         return line;
     }
 
-    /** Runs {@code commandLine} to the end and reads its epoch lines. */
+    /**
+     * Runs {@code commandLine} to the end and reads its epoch lines. What is read is bounded: a script that prints
+     * more than {@value #MAX_OUTPUT_BYTES} bytes (a few lines per epoch is what it prints) is stopped, and only its
+     * epoch lines and its last line are kept, so no output can exhaust the heap and lose the results bench holds.
+     */
     static Result run(List<String> commandLine) throws Failure {
+        Process p;
+        try {
+            p = new ProcessBuilder(commandLine).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new Failure("cannot start " + commandLine.get(0) + ": " + e.getMessage());
+        }
         String output;
         int code;
         try {
-            Process p = new ProcessBuilder(commandLine).redirectErrorStream(true).start();
             p.getOutputStream().close();
-            output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            output = kept(p.getInputStream());
             code = p.waitFor();
         } catch (IOException e) {
-            throw new Failure("cannot start " + commandLine.get(0) + ": " + e.getMessage());
+            throw new Failure("cannot read its output: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new Failure("interrupted");
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly); // a wrapper's children (sh, DataLoader workers) too
+            p.destroyForcibly();
         }
         if (code != 0) {
             throw new Failure("exit code " + code + ": " + lastLine(output));
         }
         return parse(output);
+    }
+
+    /** The epoch lines ("{...}") of {@code in} and its last line, each cut at {@value #MAX_LINE_CHARS} characters. */
+    private static String kept(InputStream in) throws IOException, Failure {
+        BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        StringBuilder kept = new StringBuilder();
+        StringBuilder line = new StringBuilder();
+        String last = ""; // the last line that is not an epoch line, for a failure's message
+        long read = 0;
+        for (int c = reader.read(); ; c = reader.read()) {
+            if (++read > MAX_OUTPUT_BYTES) {
+                throw new Failure("it printed more than " + (MAX_OUTPUT_BYTES >> 20) + " MiB, far more than its epoch "
+                        + "lines: stopped it");
+            }
+            if (c >= 0 && c != '\n') {
+                if (line.length() < MAX_LINE_CHARS) {
+                    line.append((char) c);
+                }
+                continue;
+            }
+            String text = line.toString();
+            if (text.startsWith("{")) {
+                kept.append(text).append('\n');
+            } else if (!text.isBlank()) {
+                last = text;
+            }
+            line.setLength(0);
+            if (c < 0) {
+                return kept.append(last).toString();
+            }
+        }
     }
 
     /** The figure from the script's output: its JSON epoch lines. */
@@ -98,8 +148,12 @@ final class PyTorchRun {
             try {
                 JsonObject epoch = JsonParser.parseString(line).getAsJsonObject();
                 double s = epoch.get("train_s").getAsDouble();
+                double rate = epoch.get("images_per_s").getAsDouble();
+                if (!(s > 0 && rate > 0 && Double.isFinite(s) && Double.isFinite(rate))) {
+                    throw new Failure("an epoch line whose train_s or images_per_s is not a positive number: " + line);
+                }
                 seconds += s;
-                images += epoch.get("images_per_s").getAsDouble() * s;
+                images += rate * s;
                 if (epoch.has("torch")) {
                     version = epoch.get("torch").getAsString();
                 }

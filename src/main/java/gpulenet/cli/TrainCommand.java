@@ -4,7 +4,6 @@ import gpulenet.backend.Backend;
 import gpulenet.data.DataSets;
 import gpulenet.format.Checkpoint;
 import gpulenet.io.InputException;
-import gpulenet.io.IoReasons;
 import gpulenet.model.Model;
 import gpulenet.model.Presets;
 import gpulenet.train.MetricsLog;
@@ -18,7 +17,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -119,10 +117,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        OutputFile.requireWritable("--save", save);
-        OutputFile.requireWritable("--metrics", metrics);
-        OutputFile.requireWritable("--plot", plot);
-        requireWritableDirectory("--tensorboard", tensorboard);
+        new FileFlags(spec).reads("--resume", resume).reads("--init", init).reads("--model-file", modelOptions.file)
+                .readsDataSet("--data", deviceOptions.dataDir())
+                .writes("--save", save).appends("--metrics", metrics).writes("--plot", plot)
+                .writesInto("--tensorboard", tensorboard).check();
         if (init != null && resume != null) {
             throw new InputException("--init starts a new run from a checkpoint's weights and --resume continues its run: give one");
         }
@@ -180,26 +178,19 @@ public final class TrainCommand implements Callable<Integer> {
                     out.println("TensorBoard events: " + board.file());
                 }
                 if (plot != null) {
-                    trainer.addListener(new Charts.TrainingPlot(plot, model.name() + " on " + data.name() + " ("
-                            + backend.name() + ")"));
+                    Charts.TrainingPlot picture = new Charts.TrainingPlot(plot, model.name() + " on " + data.name() + " ("
+                            + backend.name() + ")");
+                    if (checkpoint != null) {
+                        picture.resumedAfter((int) checkpoint.requireLong(Checkpoint.EPOCH, resume), metrics)
+                                .ifPresent(out::println);
+                    }
+                    trainer.addListener(picture);
                 }
                 out.flush();
                 trainer.run();
             }
         }
         return 0;
-    }
-
-    /** As {@link OutputFile#requireWritable}, for a directory that a file is created in: made if missing. */
-    private static void requireWritableDirectory(String flag, Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try {
-            TensorBoardWriter.checkDirectory(dir);
-        } catch (IOException e) {
-            throw new InputException(flag + " " + dir + ": cannot write: " + IoReasons.reason(e), e);
-        }
     }
 
     /**

@@ -10,6 +10,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Loads an image-classification data set laid out as MNIST is: four IDX files with the standard names,
@@ -124,6 +126,19 @@ public final class DataSetLoader {
             }
         }
         return new Dataset(name, images.data(), y, count, images.dim(1), images.dim(2));
+    }
+
+    /** Every file in {@code dir} with a standard name, raw or {@code .gz}: what loading it may read. */
+    public static List<Path> candidateFiles(Path dir) {
+        List<Path> found = new ArrayList<>();
+        for (String name : List.of(TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)) {
+            for (Path p : List.of(dir.resolve(name), dir.resolve(name + GZ))) {
+                if (Files.exists(p)) {
+                    found.add(p);
+                }
+            }
+        }
+        return found;
     }
 
     private static IdxSource files(Path dir) {

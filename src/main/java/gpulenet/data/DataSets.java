@@ -2,6 +2,7 @@ package gpulenet.data;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /** A training split and a test split of the same data set. */
 public record DataSets(String name, Dataset train, Dataset test) {
@@ -18,6 +19,11 @@ public record DataSets(String name, Dataset train, Dataset test) {
     /** Writes the embedded MNIST's four gzip files into {@code dir}, for tools that read files. */
     public static void copyEmbedded(Path dir) throws IOException {
         DataSetLoader.copyEmbedded(dir);
+    }
+
+    /** The files in {@code dir} that loading it may read (the standard names, raw or .gz, that are there). */
+    public static List<Path> files(Path dir) {
+        return DataSetLoader.candidateFiles(dir);
     }
 
     /** The IDX data set in {@code dir} (the four MNIST file names, raw or .gz), named after the directory. */

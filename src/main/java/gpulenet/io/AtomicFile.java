@@ -64,37 +64,10 @@ public final class AtomicFile {
      * what it created again, so a run refused later leaves nothing behind; the write creates it anew.
      */
     public static void checkWritable(Path path) throws IOException {
-        Path dir = target(path).toAbsolutePath().getParent();
-        Path outermostMissing = outermostMissing(dir);
-        try {
+        Directories.trial(target(path).toAbsolutePath().getParent(), () -> {
             Destination d = destination(path);
             TempFiles.delete(TempFiles.create(d.dir(), d.name()));
-        } finally {
-            removeCreated(dir, outermostMissing);
-        }
-    }
-
-    /** The outermost of {@code dir} and its parents that does not exist, or null when {@code dir} exists. */
-    private static Path outermostMissing(Path dir) {
-        Path missing = null;
-        for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) {
-            missing = p;
-        }
-        return missing;
-    }
-
-    /** Deletes {@code dir} and its parents up to {@code outermost}, while they are empty; nothing when it is null. */
-    private static void removeCreated(Path dir, Path outermost) {
-        if (outermost == null) {
-            return;
-        }
-        for (Path p = dir; p != null && p.startsWith(outermost); p = p.getParent()) {
-            try {
-                Files.deleteIfExists(p);
-            } catch (IOException e) {
-                return; // not empty (another process is using it) or not ours to delete: keep it and its parents
-            }
-        }
+        });
     }
 
     /** Where a write to {@code path} goes: its final target, that target's directory and file name. */
@@ -125,7 +98,7 @@ public final class AtomicFile {
     }
 
     /** Whether {@code target} (where {@code path} leads) exists: it must be a regular file if it does. */
-    private static boolean requireRegularOrMissing(Path path, Path target) throws IOException {
+    static boolean requireRegularOrMissing(Path path, Path target) throws IOException {
         BasicFileAttributes attrs;
         try {
             attrs = Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);

@@ -3,15 +3,15 @@ package gpulenet.train;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
+import gpulenet.io.AppendFile;
 import gpulenet.io.InputException;
 import gpulenet.io.IoReasons;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * train --metrics: one JSON object per line (JSON Lines) for every log line ({@code "type":"step"}) and every
@@ -38,15 +38,14 @@ public final class MetricsLog implements TrainingListener, AutoCloseable {
 
     /**
      * Opens {@code path} (a symlink is followed), replacing what it held, or adding to its end when
-     * {@code append} (a resumed run continuing its log).
+     * {@code append} (a resumed run continuing its log). The file is locked until {@link #close}: a second run
+     * given the same file is refused (see {@link AppendFile}).
      *
      * @param device the backend's name, recorded in every line
      */
     public static MetricsLog open(Path path, String device, boolean append) {
         try {
-            OutputStream out = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
-            return new MetricsLog(path, device, out);
+            return new MetricsLog(path, device, Channels.newOutputStream(AppendFile.open(path, append)));
         } catch (IOException e) {
             throw failure(path, e);
         }

@@ -9,7 +9,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -44,18 +43,6 @@ public final class TensorBoardWriter implements TrainingListener, AutoCloseable 
     private TensorBoardWriter(Path file, OutputStream out) {
         this.file = file;
         this.out = out;
-    }
-
-    /**
-     * Fails, with the reason, where {@link #open} would: {@code dir} is not a directory, or cannot be
-     * created or written. Creates it, as opening would.
-     */
-    public static void checkDirectory(Path dir) throws IOException {
-        if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new FileSystemException(dir.toString(), null, "it is not a directory");
-        }
-        Files.createDirectories(dir);
-        Files.delete(Files.createTempFile(dir, ".gpu-lenet-", ".tmp"));
     }
 
     /** Creates a new event file in {@code dir} (created if missing) and writes its file_version record. */

@@ -35,6 +35,9 @@ import java.util.Map;
  */
 public final class Trainer {
     private static final String FROM_EPOCH = "from_epoch";
+    /** A loss this many times its starting level is diverged (see {@link #requireNotDiverged}). */
+    static final int DIVERGED_FACTOR = 1000;
+    private static final float UNIFORM_GUESS_LOSS = (float) Math.log(Model.CLASSES);
     /** The metadata keys of the values a resumed run may change, recorded in {@link Checkpoint#HISTORY}. */
     private static final List<String> HYPER_PARAMETERS = List.of(Checkpoint.SEED, Checkpoint.LR, Checkpoint.MOMENTUM,
             Checkpoint.WEIGHT_DECAY, Checkpoint.BATCH_SIZE, Checkpoint.LR_DECAY, Checkpoint.DATASET);
@@ -60,6 +63,8 @@ public final class Trainer {
     /** The hyper-parameters that applied from which epoch on, as {@link Checkpoint#HISTORY} records them. */
     private final List<Map<String, String>> history = new ArrayList<>();
     private int nextEpoch = 1;
+    /** The level the loss is judged diverged against: see {@link #requireNotDiverged}; NaN before the first log line. */
+    private float startingLoss = Float.NaN;
     private long step;
 
     /**
@@ -284,7 +289,7 @@ public final class Trainer {
                 if ((s + 1) % config.logInterval() == 0 || s == steps - 1) {
                     float[] stats = network.readStats();
                     network.resetStats();
-                    requireFinite(stats[0], epoch, s + 1);
+                    requireNotDiverged(stats[0], sinceLog, epoch, s + 1);
                     lossSum += stats[0];
                     float loss = stats[0] / sinceLog;
                     sinceLog = 0;
@@ -322,13 +327,25 @@ public final class Trainer {
 
     /**
      * Stops a diverged run at the first log line that shows it, before a checkpoint of its weights can
-     * replace a good one. The loss sum is read there anyway, so this costs no extra device read.
+     * replace a good one. The loss sum is read there anyway, so this costs no extra device read. Diverged: the
+     * mean loss of the line is NaN, infinite, or more than {@value #DIVERGED_FACTOR} times the run's starting
+     * level: ln 10 (the loss of a uniform guess over the ten classes) at the first log line, then the larger of
+     * that and the first line's loss (a resumed run may start lower, a pasted network higher). Weights that give
+     * such a loss have blown up, and its values only make every later number and picture meaningless.
      */
-    private void requireFinite(float lossSum, int epoch, int stepInEpoch) {
-        if (!Float.isFinite(lossSum)) {
+    private void requireNotDiverged(float lossSum, int images, int epoch, int stepInEpoch) {
+        float loss = lossSum / images;
+        float level = Float.isNaN(startingLoss) ? UNIFORM_GUESS_LOSS : startingLoss;
+        String what = Float.isNaN(lossSum) ? "NaN" : Float.isInfinite(lossSum) ? "infinite"
+                : loss > DIVERGED_FACTOR * level ? String.format(Locale.ROOT, "%.3g, over %d times its starting level %.3g",
+                        loss, DIVERGED_FACTOR, level) : null;
+        if (what != null) {
             throw new InputException(String.format(Locale.ROOT,
                     "training diverged at epoch %d, step %d: the loss is %s; try a lower --lr (was %s)", epoch,
-                    stepInEpoch, Float.isNaN(lossSum) ? "NaN" : "infinite", ShortNumber.of(config.lr())));
+                    stepInEpoch, what, ShortNumber.of(config.lr())));
+        }
+        if (Float.isNaN(startingLoss)) {
+            startingLoss = Math.max(loss, UNIFORM_GUESS_LOSS);
         }
     }
 

@@ -191,7 +191,7 @@ class AppTest {
                 "--log-interval", "1");
         assertEquals(2, diverged.code(), diverged.err());
         assertTrue(diverged.err().matches("gpu-lenet: error: training diverged at epoch 1, step \\d: the loss is "
-                + "(NaN|infinite); try a lower --lr \\(was 1e\\+06\\)\n"), diverged.err());
+                + "(NaN|infinite|\\S+, over 1000 times its starting level \\S+); try a lower --lr \\(was 1e\\+06\\)\n"), diverged.err());
 
         float[] values = TestModels.lenet5InitialValues(1);
         List<Parameters.Spec> specs = TestModels.lenet5Specs();

@@ -20,6 +20,7 @@ import java.util.Set;
 
 import static gpulenet.cli.AppTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** bench --model: each preset with its own set-up, on both sides of a --pytorch comparison. */
@@ -103,5 +104,47 @@ class BenchCommandTest {
         assertEquals("", bench.out());
         assertTrue(bench.err().strip().endsWith("--model must be one of lenet5, lenet5-adam, lenet5-32, cnn-dropout, cnn3, got alexnet"),
                 bench.err());
+    }
+
+    @Test
+    void aBatchLargerThanTheTrainingSetIsCappedAndSaidAndRecorded() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 64, 32);
+        Path json = dir.resolve("bench.json");
+        Run bench = run("bench", "--devices", "cpu,cpu", "--batch-sizes", "2147483647", "--threads", "1", "--data",
+                data.toString(), "--json", json.toString());
+        assertEquals(0, bench.code(), bench.err());
+        assertTrue(bench.out().startsWith("--batch-sizes 2147483647 is more than the 64 training images: timing batch 64\n"),
+                bench.out());
+        JsonObject root = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+        assertEquals("[64]", root.getAsJsonObject("job").get("batch_sizes").toString(), "the batch that ran");
+        JsonArray rows = root.getAsJsonArray("rows");
+        assertEquals(1, rows.size(), "cpu,cpu is the CPU once: " + rows);
+        assertEquals(64, rows.get(0).getAsJsonObject().get("batch_size").getAsInt());
+    }
+
+    @Test
+    void anEmptyModelOrDeviceListIsOneLine() {
+        assertEquals("gpu-lenet: error: --model takes model names, e.g. --model lenet5,cnn3; got an empty one\n",
+                AppTest.runRefused("bench", "--model", ",", "--devices", "cpu").err());
+        assertEquals("gpu-lenet: error: --devices takes cpu and cuda, e.g. --devices cpu,cuda; got an empty one\n",
+                AppTest.runRefused("bench", "--devices", ",").err());
+    }
+
+    @Test
+    void aPyTorchFigureThatIsNotANumberLeavesTheJsonValid() throws Exception {
+        Path data = IdxFiles.writeDataSet(Files.createDirectory(dir.resolve("tiny")), 64, 32);
+        Path script = Files.writeString(dir.resolve("nan_torch.sh"),
+                "echo '{\"epoch\": 1, \"train_s\": 0.5, \"images_per_s\": NaN}'\n"
+                        + "echo '{\"epoch\": 2, \"train_s\": 0.5, \"images_per_s\": Infinity}'\n");
+        Path json = dir.resolve("bench.json");
+        Run bench = run("bench", "--devices", "cpu", "--batch-sizes", "64", "--threads", "1", "--data", data.toString(),
+                "--pytorch", "sh " + script, "--json", json.toString());
+        assertEquals(0, bench.code(), bench.err());
+        String text = Files.readString(json);
+        assertFalse(text.matches("(?s).*:\\s*(NaN|-?Infinity)\\s*[,\\n].*"), "a bare NaN or Infinity is not JSON: " + text);
+        JsonObject row = JsonParser.parseString(text).getAsJsonObject().getAsJsonArray("rows").get(0).getAsJsonObject();
+        assertTrue(row.get("pytorch_images_per_second").isJsonNull(), row.toString());
+        assertTrue(bench.out().contains("No PyTorch figure for lenet5 on cpu at batch 64: an epoch line whose train_s or "
+                + "images_per_s is not a positive number: {\"epoch\": 1, \"train_s\": 0.5, \"images_per_s\": NaN}"), bench.out());
     }
 }

@@ -6,6 +6,7 @@ import gpulenet.data.Dataset;
 import gpulenet.data.IdxFiles;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
@@ -304,5 +305,21 @@ class ChartsTest {
             assertEquals("", r.out(), "refused before any work");
             assertEquals("gpu-lenet: error: " + c[3] + "\n", r.err());
         }
+    }
+
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void hugeAndNonFiniteLossesAreLeftOutRatherThanHangingTheChart() {
+        BufferedImage huge = Charts.trainingCurves("lenet5 on tiny (cpu)", new double[] {0.1, 0.2}, new double[] {2.3, 1.18e18},
+                new double[] {1}, new double[] {3e18}, new double[] {0.1});
+        assertEquals(Charts.CURVES_WIDTH, huge.getWidth());
+        BufferedImage nonFinite = Charts.trainingCurves("lenet5 on tiny (cpu)", new double[] {0.1, 0.2, 0.3},
+                new double[] {2.3, Double.NaN, Double.POSITIVE_INFINITY}, new double[] {1}, new double[] {Double.NaN},
+                new double[] {0.1});
+        assertEquals(Charts.CURVES_WIDTH, nonFinite.getWidth());
+        assertTrue(Drawable.of(new double[] {1, 2}, new double[] {1e12, 1.0000001e12}).left() == 1);
+        BufferedImage bars = Charts.benchBars("bench", List.of(new BenchReport.Row("lenet5", "cpu", "CPU", 64, 1,
+                Double.POSITIVE_INFINITY, 0, 0.5, 2e18)));
+        assertEquals(Charts.CURVES_WIDTH, bars.getWidth());
     }
 }

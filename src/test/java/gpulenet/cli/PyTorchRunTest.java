@@ -9,6 +9,7 @@ import gpulenet.data.IdxFiles;
 import gpulenet.model.Presets;
 import gpulenet.train.TrainConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -128,5 +129,21 @@ class PyTorchRunTest {
                 "No PyTorch figure for lenet5 on cpu at batch 32: exit code 3: ModuleNotFoundError: No module named 'torch'"), bench.out());
         String row = bench.out().lines().filter(l -> l.startsWith("cpu ")).findFirst().orElseThrow();
         assertTrue(row.endsWith("-           -"), row);
+    }
+
+    @Test
+    @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aScriptThatPrintsWithoutEndIsStoppedWithoutExhaustingTheHeap() {
+        PyTorchRun.Failure f = assertThrows(PyTorchRun.Failure.class, () -> PyTorchRun.run(List.of("yes")));
+        assertEquals("it printed more than 16 MiB, far more than its epoch lines: stopped it", f.getMessage());
+    }
+
+    @Test
+    void onlyTheEpochLinesAndTheLastLineAreKept() throws Exception {
+        PyTorchRun.Failure f = assertThrows(PyTorchRun.Failure.class, () -> PyTorchRun.run(List.of("sh", "-c",
+                "echo '{\"epoch\": 1, \"train_s\": 2, \"images_per_s\": 100}'; echo noise; echo 'the end'; exit 3")));
+        assertEquals("exit code 3: the end", f.getMessage());
+        assertEquals(100, PyTorchRun.run(List.of("sh", "-c", "echo warming up; printf '{\"epoch\": 1, \"train_s\": 2, "
+                + "\"images_per_s\": 100}'")).imagesPerSecond(), 0, "an epoch line without its newline counts");
     }
 }

@@ -166,4 +166,16 @@ class MetricsLogTest {
         InputException e = assertThrows(InputException.class, () -> MetricsLog.open(underFile, "cpu", false));
         assertEquals(underFile + ": cannot write metrics: not a directory", e.getMessage());
     }
+
+    @Test
+    void aSecondWriterIsRefusedAndTruncatesNothing() throws IOException {
+        Path file = Files.writeString(dir.resolve("run.jsonl"), "{\"type\":\"step\"}\n");
+        try (MetricsLog first = MetricsLog.open(file, "cpu", true)) {
+            InputException e = assertThrows(InputException.class, () -> MetricsLog.open(file, "cpu", false));
+            assertEquals(file + ": cannot write metrics: in use by another run (it is locked)", e.getMessage());
+            assertEquals("{\"type\":\"step\"}\n", Files.readString(file));
+        }
+        MetricsLog.open(file, "cpu", false).close();
+        assertEquals("", Files.readString(file), "once the first is closed, a new run takes the file over");
+    }
 }

@@ -3,6 +3,7 @@ package gpulenet.train;
 import gpulenet.SystemPython;
 import gpulenet.backend.Backend;
 import gpulenet.backend.cpu.CpuBackend;
+import gpulenet.io.Directories;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -140,15 +142,17 @@ class TensorBoardWriterTest {
     }
 
     @Test
-    void theDirectoryCheckCreatesItAndRefusesAFile() throws IOException {
+    void theDirectoryCheckLeavesNothingAndRefusesAFile() throws IOException {
         Path missing = dir.resolve("a/b");
-        TensorBoardWriter.checkDirectory(missing);
-        assertTrue(Files.isDirectory(missing));
-        try (Stream<Path> left = Files.list(missing)) {
+        Directories.checkWritable(missing);
+        assertFalse(Files.exists(dir.resolve("a")), "the directories the check made are removed again");
+        Path existing = Files.createDirectory(dir.resolve("tb"));
+        Directories.checkWritable(existing);
+        try (Stream<Path> left = Files.list(existing)) {
             assertEquals(0, left.count(), "the probe file is removed");
         }
         Path file = Files.writeString(dir.resolve("file"), "x");
-        FileSystemException e = assertThrows(FileSystemException.class, () -> TensorBoardWriter.checkDirectory(file));
+        FileSystemException e = assertThrows(FileSystemException.class, () -> Directories.checkWritable(file));
         assertEquals("it is not a directory", e.getReason());
     }
 

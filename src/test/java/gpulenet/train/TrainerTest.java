@@ -230,6 +230,17 @@ class TrainerTest {
     }
 
     @Test
+    void aLossGrownByOrdersOfMagnitudeStopsTheRunAsDiverged() {
+        // lr 1000 blows the weights up without overflowing: the loss reaches 1e7 and more while staying finite
+        TrainConfig wild = new TrainConfig(1, 64, 1000f, 0.9f, 0f, 1f, 5, 2, false, null);
+        Trainer t = new Trainer(backend, small, wild, new PrintWriter(new StringWriter(), true), false);
+        InputException e = assertThrows(InputException.class, t::run);
+        assertTrue(e.getMessage().matches("training diverged at epoch 1, step 2: the loss is \\d\\.\\d\\de\\+\\d\\d, over 1000 "
+                + "times its starting level 2\\.30; try a lower --lr \\(was 1e\\+03\\)"), e.getMessage());
+        assertEquals(0, t.loggedLosses().size(), "the first log line already shows it");
+    }
+
+    @Test
     void divergenceStopsAtTheFirstLogLineAndKeepsTheGoodCheckpoint() throws Exception {
         Path file = dir.resolve("good.safetensors");
         trainer(config(1, 5).withSave(file), new StringWriter()).run();
@@ -239,7 +250,8 @@ class TrainerTest {
             StringWriter log = new StringWriter();
             Trainer t = new Trainer(backend, small, wild, new PrintWriter(log, true), progressBar);
             InputException e = assertThrows(InputException.class, t::run);
-            assertTrue(e.getMessage().matches("training diverged at epoch 1, step \\d+: the loss is (NaN|infinite); "
+            assertTrue(e.getMessage().matches("training diverged at epoch 1, step \\d+: the loss is "
+                    + "(NaN|infinite|\\S+, over 1000 times its starting level \\S+); "
                     + "try a lower --lr \\(was 1e\\+06\\)"), e.getMessage());
             int step = Integer.parseInt(e.getMessage().replaceAll(".*step (\\d+):.*", "$1"));
             assertEquals(0, step % 3, "detected at a log line (every 3 steps): " + e.getMessage());
