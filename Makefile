@@ -201,6 +201,7 @@ REHEARSAL_NVCC ?= none
 gpu-report-rehearsal: device-bundle
 	bash $(NT)/null-cuda/build.sh $(NULL_CUDA_DIR) $(JAR)
 	rm -rf $(REHEARSAL_OUT)
-	LD_LIBRARY_PATH=$(CURDIR)/$(NULL_CUDA_DIR) OUT=$(REHEARSAL_OUT) NVCC=$(REHEARSAL_NVCC) LIMIT_SCALE=3 BUDGET_S=1800 \
+	LD_LIBRARY_PATH=$(CURDIR)/$(NULL_CUDA_DIR) CUDNN_DIR=$(CURDIR)/$(NULL_CUDA_DIR) OUT=$(REHEARSAL_OUT) \
+	  NVCC=$(REHEARSAL_NVCC) LIMIT_SCALE=3 BUDGET_S=1800 \
 	  bash $(DEVICE_BUNDLE)/gpu-report.sh
 	python3 $(NT)/gpu-report-check.py $(REHEARSAL_OUT)/gpu-report.json

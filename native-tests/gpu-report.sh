@@ -11,14 +11,15 @@
 # every step $OUT/gpu-report.json is rewritten from what the steps have left so far (with "complete": false
 # until the end), beside $OUT/gpu-report.log and each step's output in $OUT/steps/.
 # Environment: OUT (required), BUDGET_S, LIMIT_SCALE (1: multiplies every step's limit), PYTHON (python3),
-# NVCC (nvcc), JAVA (default: the bundle's).
+# NVCC (nvcc), JAVA (default: the bundle's), CUDNN_DIR (the folder holding libcudnn.so.9; default: PyTorch's,
+# found through python3).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 self=$here/$(basename "$0")
 
 # ---- the steps: name, limit (s), the least time it is worth starting with (s), what it needs ----
-# Requirements: java (the runtime starts), gpu (nvidia-smi answers), nvcc, torch (python3 imports it), and
-# tool:NAME (NAME on the PATH). A step NAME runs the function step_NAME below. To add a step, add a line here
+# Requirements: java (the runtime starts), gpu (nvidia-smi answers), nvcc, torch (python3 imports it), cudnn
+# (a folder holding libcudnn.so.9: CUDNN_DIR, else PyTorch's, see find_cudnn), and tool:NAME (NAME on the PATH). A step NAME runs the function step_NAME below. To add a step, add a line here
 # (where its value puts it) and its function; the JSON lists every step's status under "steps".
 STEPS="
 preflight          30   5  -
@@ -28,6 +29,8 @@ train             240  30  java
 selftest          150  30  java
 profile-events    120  20  java
 bench             240  45  java
+cudnn-selftest    150  30  java,cudnn
+cudnn-bench       240  45  java,cudnn
 native-tests      300  60  nvcc
 torch-eager-64     90  30  torch
 torch-graph-64     90  30  torch
@@ -51,6 +54,8 @@ step_preflight() {
   "$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())' >"$work/torch.txt" 2>&1 \
     || missing+=("torch ($py: $(tail -n 1 "$work/torch.txt"))")
   "$NVCC_BIN" --version >"$work/nvcc.txt" 2>&1 || missing+=("nvcc ($NVCC_BIN: $(tail -n 1 "$work/nvcc.txt"))")
+  if [ -z "$cudnn_dir" ]; then missing+=("cudnn (no libcudnn.so.9 under $py's site-packages nvidia/ or torch/lib; set CUDNN_DIR)")
+  elif [ ! -e "$cudnn_dir/libcudnn.so.9" ]; then missing+=("cudnn (CUDNN_DIR $cudnn_dir holds no libcudnn.so.9)"); fi
   need=$(cat "$here/glibc-needed" 2>/dev/null)
   have=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
   if [ -n "$need" ] && [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n 1)" != "$need" ]; then
@@ -62,6 +67,7 @@ step_preflight() {
   echo "gpu: $(head -n 1 "$work/smi.txt")"
   echo "torch: $(tail -n 1 "$work/torch.txt")"
   echo "nvcc: $(tail -n 1 "$work/nvcc.txt")"
+  echo "cudnn: ${cudnn_dir:-not found}"
   echo "glibc: ${have:-unknown} (the bundle's Java needs ${need:-unknown})"
   [ ${#missing[@]} = 0 ]
 }
@@ -104,6 +110,20 @@ step_bench() {
   local pytorch=()
   [ -n "${have_torch:-}" ] && pytorch=(--pytorch "$py $torch_ref")
   "$java" -jar "$jar" bench --devices cuda --batch-sizes 64,256,1024 --json "$out/bench.json" "${pytorch[@]}"
+}
+
+# --conv cudnn: cuDNN 9 from the folder the run resolved (cudnn_dir) ahead of the library path, for these steps only
+with_cudnn() { LD_LIBRARY_PATH="$cudnn_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
+
+# the cuDNN version that loaded (info's line), then the networks and convolutions through cuDNN against the CPU
+step_cudnn-selftest() {
+  with_cudnn "$java" -jar "$jar" info | grep '^cuDNN: '
+  with_cudnn "$java" -jar "$jar" selftest --conv cudnn
+}
+
+# the kernels and cuDNN timed side by side in one run, which prints cuDNN's images/s over the kernels' per batch
+step_cudnn-bench() {
+  with_cudnn "$java" -jar "$jar" bench --devices cuda,cuda-cudnn --batch-sizes 64,256,1024 --json "$out/cudnn-bench.json"
 }
 
 # Every test_*.cu built by nvcc with the Makefile's flags, in parallel, then each run on the GPU (60 s each).
@@ -285,6 +305,29 @@ def load_json(path):
 report['bench'] = {'status': status.get('bench', {}).get('status'), 'json': load_json(os.path.join(out, 'bench.json')),
                    'table': [l for l in (text('bench') or '').splitlines() if re.match(r'^(device|cpu|cuda)\s', l)]}
 
+# --conv cudnn: the selftest's table (every check's PASS or FAIL) and the bench rows of the kernels beside cuDNN
+cudnn_lib = re.search(r'^cudnn: (.*)$', text('preflight') or '', re.M)
+cs = text('cudnn-selftest') or ''
+checked = re.search(r'^Checked: +(.*)$', cs, re.M)
+verdict = re.search(r'^(PASS|FAIL): (\d+) of (\d+) checks passed', cs, re.M)
+table = [dict(zip(('op', 'shape', 'max_abs_err', 'max_rel_err', 'result'), mm.groups()))
+         for mm in re.finditer(r'^(\S.*?) {2,}(\S.*?) {2,}(\S+) {2,}(\S+) {2,}(PASS|FAIL)$', cs, re.M)]
+report['cudnn_selftest'] = {'status': status.get('cudnn-selftest', {}).get('status'),
+                            'library_dir': cudnn_lib.group(1) if cudnn_lib else None,
+                            'cudnn': (re.findall(r'^cuDNN: (.*)$', cs, re.M) or [None])[0],
+                            'checked': checked.group(1) if checked else None,
+                            'result': verdict.group(0) if verdict else None,
+                            'passed': int(verdict.group(2)) if verdict else None,
+                            'checks': int(verdict.group(3)) if verdict else None,
+                            'failed_checks': [r for r in table if r['result'] == 'FAIL'],
+                            'table': table}
+cb = text('cudnn-bench') or ''
+report['cudnn_bench'] = {'status': status.get('cudnn-bench', {}).get('status'),
+                         'json': load_json(os.path.join(out, 'cudnn-bench.json')),
+                         'table': [l for l in cb.splitlines() if re.match(r'^(device|cuda|cuda-cudnn)\s', l)],
+                         'cudnn_vs_kernels': {int(mm.group(1)): float(mm.group(2)) for mm in
+                                              re.finditer(r'^cuDNN vs kernels at batch (\d+): ([\d.]+)x the images/s$', cb, re.M)}}
+
 native = {}
 no = text('native-tests') or ''
 for mm in re.finditer(r'^(test_\w+) build rc=(\d+) ([\d.]+) s', no, re.M):
@@ -324,6 +367,8 @@ report['summary'] = {
     'bench_rows': [{k: r.get(k) for k in ('device', 'batch_size', 'images_per_second', 'pytorch_images_per_second',
                                           'ratio_to_pytorch', 'test_accuracy')}
                    for r in ((report['bench']['json'] or {}).get('rows') or [])],
+    'cudnn_selftest': report['cudnn_selftest']['result'] or report['cudnn_selftest']['status'],
+    'cudnn_vs_kernels_images_per_s': report['cudnn_bench']['cudnn_vs_kernels'],
     'native_tests': f"{report['native_tests']['passed']} passed, {report['native_tests']['failed']} failed",
     'pytorch_warm_images_per_s': {f"{r['mode']}-{r['batch']}": r['warm_images_per_s'] for r in torch_runs},
     'train_no_graph_warm_epoch_s': report['train_no_graph']['warm_epoch_train_s'],
@@ -382,7 +427,22 @@ if [ -z "$java" ]; then
 fi
 # a copy that lost its execute bits still runs: the runtime's own programs get them back
 [ -n "$java" ] && [ -f "$java" ] && [ ! -x "$java" ] && chmod u+x "$(dirname "$java")"/* "$(dirname "$java")"/../lib/jspawnhelper 2>/dev/null
-export java py jar torch_ref NVCC_BIN work out steps LOG_INTERVAL
+# cuDNN 9: CUDNN_DIR, else the folder of PyTorch's libcudnn.so.9 (pip's nvidia-cudnn-cu12/-cu13, or torch/lib)
+find_cudnn() {
+  "$py" - <<'PYEOF' 2>/dev/null
+import glob, os, site
+roots = site.getsitepackages() + [site.getusersitepackages()]
+found = [p for r in roots for p in sorted(glob.glob(os.path.join(r, 'nvidia', '**', 'libcudnn.so.9'), recursive=True))]
+try:
+    import torch
+    found += glob.glob(os.path.join(os.path.dirname(torch.__file__), 'lib', 'libcudnn.so.9'))
+except ImportError:
+    pass
+print(os.path.dirname(found[0]) if found else '')
+PYEOF
+}
+cudnn_dir=${CUDNN_DIR:-$(find_cudnn)}
+export java py jar torch_ref NVCC_BIN work out steps LOG_INTERVAL cudnn_dir
 
 # What the pre-flight found usable, for the steps' requirements (the pre-flight step itself reports it).
 declare -A usable
@@ -390,6 +450,7 @@ declare -A usable
 nvidia-smi -L >/dev/null 2>&1 && usable[gpu]=1
 "$NVCC_BIN" --version >/dev/null 2>&1 && usable[nvcc]=1
 "$py" -c 'import torch' >/dev/null 2>&1 && usable[torch]=1
+[ -n "$cudnn_dir" ] && [ -e "$cudnn_dir/libcudnn.so.9" ] && usable[cudnn]=1
 # (a step's own shell sees only the exported environment)
 export have_torch=${usable[torch]:-}
 missing_requirement() {  # prints the first requirement of $1 (comma list) that is not usable
@@ -398,7 +459,7 @@ missing_requirement() {  # prints the first requirement of $1 (comma list) that 
     case $r in
       -) ;;
       tool:*) command -v "${r#tool:}" >/dev/null 2>&1 || { echo "$r"; return; } ;;
-      java|nvcc|torch) [ -n "${usable[$r]:-}" ] || { echo "$r"; return; } ;;
+      java|nvcc|torch|cudnn) [ -n "${usable[$r]:-}" ] || { echo "$r"; return; } ;;
     esac
   done
 }
