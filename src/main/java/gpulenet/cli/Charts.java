@@ -18,6 +18,7 @@ import org.knowm.xchart.style.CategoryStyler;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
+import java.awt.AWTError;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -28,6 +29,7 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -337,17 +339,22 @@ final class Charts {
 
     /**
      * train --plot: collects the loss of every log line and the test results of every epoch, and rewrites
-     * the picture after each epoch, so a run stopped early still leaves the curves up to its last epoch.
+     * the picture after each epoch, so a run stopped early still leaves the curves up to its last epoch. A
+     * picture that cannot be drawn or written (its directory gone, a runtime without fonts) is said once on
+     * {@code err} and given up, and the training goes on: the run and its checkpoint matter more than a picture.
      */
     static final class TrainingPlot implements TrainingListener {
         private final Path file;
+        private final PrintWriter err;
         private String title;
+        private boolean failed;
         private final List<double[]> lossPoints = new ArrayList<>();
         private final List<double[]> epochPoints = new ArrayList<>();
 
-        TrainingPlot(Path file, String title) {
+        TrainingPlot(Path file, String title, PrintWriter err) {
             this.file = file;
             this.title = title;
+            this.err = err;
         }
 
         /**
@@ -379,8 +386,18 @@ final class Charts {
         @Override
         public void epochEnd(EpochSummary s, long step) {
             epochPoints.add(new double[] {s.epoch(), s.test().meanLoss(), s.test().accuracy()});
-            writePng(file, trainingCurves(title, column(lossPoints, 0), column(lossPoints, 1), column(epochPoints, 0),
-                    column(epochPoints, 1), column(epochPoints, 2)));
+            if (failed) {
+                return;
+            }
+            try {
+                writePng(file, trainingCurves(title, column(lossPoints, 0), column(lossPoints, 1), column(epochPoints, 0),
+                        column(epochPoints, 1), column(epochPoints, 2)));
+            } catch (InputException | LinkageError | AWTError e) {
+                failed = true;
+                err.println("gpu-lenet: --plot " + file + ": no picture drawn from epoch " + s.epoch() + " on, training goes on: "
+                        + (e instanceof InputException ? e.getMessage() : e.toString()));
+                err.flush();
+            }
         }
 
         private static double[] column(List<double[]> rows, int c) {

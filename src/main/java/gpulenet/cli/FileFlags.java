@@ -32,7 +32,8 @@ final class FileFlags {
         DIRECTORY
     }
 
-    private record Flagged(String flag, Path path, Kind kind) {
+    /** @param replaces the input flags this output may name too (read whole before it is replaced) */
+    private record Flagged(String flag, Path path, Kind kind, List<String> replaces) {
     }
 
     private final CommandSpec spec;
@@ -47,7 +48,7 @@ final class FileFlags {
     /** A file the command reads; nothing when {@code path} is null (the flag was not given). */
     FileFlags reads(String flag, Path path) {
         if (path != null) {
-            inputs.add(new Flagged(flag, path, null));
+            inputs.add(new Flagged(flag, path, null, List.of()));
         }
         return this;
     }
@@ -62,22 +63,30 @@ final class FileFlags {
 
     /** A file written whole, atomically, replacing what was there. */
     FileFlags writes(String flag, Path path) {
-        return output(flag, path, Kind.REPLACED);
+        return output(flag, path, Kind.REPLACED, List.of());
+    }
+
+    /**
+     * As {@link #writes}, but it may be the file one of {@code inputFlags} names: a checkpoint is read whole
+     * before any work and replaced atomically, so continuing a run into its own file loses nothing.
+     */
+    FileFlags updates(String flag, Path path, String... inputFlags) {
+        return output(flag, path, Kind.REPLACED, List.of(inputFlags));
     }
 
     /** A file written in place as the run goes, locked while it is. */
     FileFlags appends(String flag, Path path) {
-        return output(flag, path, Kind.APPENDED);
+        return output(flag, path, Kind.APPENDED, List.of());
     }
 
     /** A directory a new file is written into, created if missing. */
     FileFlags writesInto(String flag, Path dir) {
-        return output(flag, dir, Kind.DIRECTORY);
+        return output(flag, dir, Kind.DIRECTORY, List.of());
     }
 
-    private FileFlags output(String flag, Path path, Kind kind) {
+    private FileFlags output(String flag, Path path, Kind kind, List<String> replaces) {
         if (path != null) {
-            outputs.add(new Flagged(flag, path, kind));
+            outputs.add(new Flagged(flag, path, kind, replaces));
         }
         return this;
     }
@@ -90,8 +99,8 @@ final class FileFlags {
             requireFileName(o);
             FileIdentity id = FileIdentity.of(o.path());
             for (int i = 0; i < in.size(); i++) {
-                if (id.sameFile(in.get(i))) {
-                    Flagged f = inputs.get(i);
+                Flagged f = inputs.get(i);
+                if (!o.replaces().contains(f.flag()) && id.sameFile(in.get(i))) {
                     throw new InputException(o.flag() + " " + o.path() + " is the same file as " + f.flag() + " "
                             + f.path() + ", which this run reads: give another file");
                 }

@@ -119,7 +119,7 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         new FileFlags(spec).reads("--resume", resume).reads("--init", init).reads("--model-file", modelOptions.file)
                 .readsDataSet("--data", deviceOptions.dataDir())
-                .writes("--save", save).appends("--metrics", metrics).writes("--plot", plot)
+                .updates("--save", save, "--resume", "--init").appends("--metrics", metrics).writes("--plot", plot)
                 .writesInto("--tensorboard", tensorboard).check();
         if (init != null && resume != null) {
             throw new InputException("--init starts a new run from a checkpoint's weights and --resume continues its run: give one");
@@ -179,7 +179,7 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 if (plot != null) {
                     Charts.TrainingPlot picture = new Charts.TrainingPlot(plot, model.name() + " on " + data.name() + " ("
-                            + backend.name() + ")");
+                            + backend.name() + ")", spec.commandLine().getErr());
                     if (checkpoint != null) {
                         picture.resumedAfter((int) checkpoint.requireLong(Checkpoint.EPOCH, resume), metrics)
                                 .ifPresent(out::println);

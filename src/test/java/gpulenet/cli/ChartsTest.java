@@ -4,6 +4,8 @@ import com.google.gson.JsonParser;
 import gpulenet.data.DataSets;
 import gpulenet.data.Dataset;
 import gpulenet.data.IdxFiles;
+import gpulenet.train.EpochSummary;
+import gpulenet.train.Evaluation;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -14,6 +16,8 @@ import java.awt.Color;
 import java.awt.Rectangle;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,6 +43,24 @@ class ChartsTest {
         int n = 120;
         mnistTest = new Dataset(t.name(), Arrays.copyOf(t.images(), n * t.imageSize()), Arrays.copyOf(t.labels(), n), n,
                 t.rows(), t.cols());
+    }
+
+    @Test
+    void aPictureThatCannotBeWrittenIsSaidOnceAndTheRunGoesOn() throws IOException {
+        Path gone = Files.createDirectory(dir.resolve("gone"));
+        StringWriter err = new StringWriter();
+        Charts.TrainingPlot plot = new Charts.TrainingPlot(gone.resolve("p.png"), "t", new PrintWriter(err));
+        Evaluation test = new Evaluation(1.0, 9, 10, null, 0.1);
+        plot.epochEnd(new EpochSummary(1, 0.1f, 10, 0.5, 0.1, test), 10);
+        assertTrue(Files.exists(gone.resolve("p.png")));
+        Files.delete(gone.resolve("p.png"));
+        Files.delete(gone);
+        Files.writeString(gone, "a file where the picture's directory was");
+        plot.epochEnd(new EpochSummary(2, 0.1f, 10, 0.4, 0.1, test), 20);
+        plot.epochEnd(new EpochSummary(3, 0.1f, 10, 0.3, 0.1, test), 30);
+        assertEquals(1, err.toString().lines().count(), err.toString());
+        assertTrue(err.toString().startsWith("gpu-lenet: --plot " + gone.resolve("p.png") + ": no picture drawn from epoch 2 on"),
+                err.toString());
     }
 
     /** Writes {@code image} the way the commands do and decodes the file. */

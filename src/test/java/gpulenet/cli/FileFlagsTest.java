@@ -82,6 +82,18 @@ class FileFlagsTest {
     }
 
     @Test
+    void aRunContinuesIntoTheCheckpointItResumes() throws Exception {
+        Path ck = checkpointCopy("ck.st");
+        byte[] before = Files.readAllBytes(ck);
+        AppTest.Run r = AppTest.run("train", "--data", data.toString(), "--device", "cpu", "--epochs", "2", "--resume",
+                ck.toString(), "--save", ck.toString());
+        assertEquals(0, r.code(), r.err());
+        assertFalse(Arrays.equals(before, Files.readAllBytes(ck)), "the checkpoint holds the continued run");
+        assertRefused("--plot " + ck + " is the same file as --resume " + ck + ", which this run reads: give another file",
+                ck, train("--resume", ck.toString(), "--plot", ck.toString()));
+    }
+
+    @Test
     void twoOutputsThatAreOneFileAreRefused() throws Exception {
         Path y = dir.resolve("y");
         assertRefused("--plot " + y + " is the same file as --save " + y + ": give each output its own file", null,
