@@ -248,7 +248,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw new InputException("--model takes model names, e.g. --model lenet5,cnn3; got an empty one");
         }
         if (devices.isEmpty() || devices.stream().anyMatch(String::isBlank)) {
-            throw new InputException("--devices takes cpu and cuda, e.g. --devices cpu,cuda; got an empty one");
+            throw new InputException("--devices takes cpu, cuda and cuda-cudnn, e.g. --devices cpu,cuda; got an empty one");
         }
         presets();
         if (epochs <= 0) {

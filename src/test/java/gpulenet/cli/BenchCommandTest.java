@@ -126,7 +126,7 @@ class BenchCommandTest {
     void anEmptyModelOrDeviceListIsOneLine() {
         assertEquals("gpu-lenet: error: --model takes model names, e.g. --model lenet5,cnn3; got an empty one\n",
                 AppTest.runRefused("bench", "--model", ",", "--devices", "cpu").err());
-        assertEquals("gpu-lenet: error: --devices takes cpu and cuda, e.g. --devices cpu,cuda; got an empty one\n",
+        assertEquals("gpu-lenet: error: --devices takes cpu, cuda and cuda-cudnn, e.g. --devices cpu,cuda; got an empty one\n",
                 AppTest.runRefused("bench", "--devices", ",").err());
     }
 
