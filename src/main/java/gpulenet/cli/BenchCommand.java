@@ -7,8 +7,8 @@ import gpulenet.backend.Backends;
 import gpulenet.backend.cpu.CpuBackend;
 import gpulenet.backend.cuda.ConvChoice;
 import gpulenet.backend.cuda.CudaBackend;
-import gpulenet.backend.cuda.CudaRuntimeVersion;
 import gpulenet.backend.cuda.CudaUnavailableException;
+import gpulenet.backend.cuda.CudaVersion;
 import gpulenet.backend.cuda.DeviceInfo;
 import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.backend.cuda.KernelBuildId;
@@ -377,7 +377,7 @@ public final class BenchCommand implements Callable<Integer> {
         g.addProperty("name", d.name());
         g.addProperty("compute_capability", d.ccMajor() + "." + d.ccMinor());
         g.addProperty("memory_bytes", d.totalMemoryBytes());
-        g.addProperty("driver_api_version", CudaRuntimeVersion.format(d.driverVersion()));
+        g.addProperty("driver_api_version", CudaVersion.format(d.driverVersion()));
         g.addProperty("gemm", cuda.gemmDescription());
         g.addProperty("kernel_build", KernelBuildId.get());
         return g;

@@ -11,11 +11,6 @@ public final class DeviceOptions extends BackendOptions {
     @Mixin
     DataOption data;
 
-    /** Whether --data was given (rather than the MNIST inside the jar being used). */
-    public boolean dataGiven() {
-        return data.data != null;
-    }
-
     /** The --data directory, or null for the MNIST inside the jar. */
     public Path dataDir() {
         return data.data;

@@ -1,16 +1,16 @@
 package gpulenet.cli;
 
 import gpulenet.backend.cuda.CudaBackend;
-import gpulenet.backend.cuda.CudaRuntimeVersion;
 import gpulenet.backend.cuda.CudaUnavailableException;
+import gpulenet.backend.cuda.CudaVersion;
 import gpulenet.backend.cuda.DeviceInfo;
 import gpulenet.backend.cuda.GemmChoice;
 import gpulenet.backend.cuda.JCudaBindingVersion;
 import gpulenet.backend.cuda.JCudaDriver;
 import gpulenet.backend.cuda.KernelBuildId;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
@@ -68,7 +68,7 @@ public final class InfoCommand implements Callable<Integer> {
      * (cuDriverGetVersion) and the JCuda bindings' release (the CUDA toolkit they were built for).
      */
     static List<String> versionLines(DeviceInfo device, String bindingVersion) {
-        return List.of("CUDA driver: supports CUDA " + CudaRuntimeVersion.format(device.driverVersion()) + " (cuDriverGetVersion)",
+        return List.of("CUDA driver: supports CUDA " + CudaVersion.format(device.driverVersion()) + " (cuDriverGetVersion)",
                 "JCuda bindings: " + bindingVersion);
     }
 }

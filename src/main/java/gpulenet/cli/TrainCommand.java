@@ -278,7 +278,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (saved == null || saved.equals(data.name())) {
             return Optional.empty();
         }
-        if (!deviceOptions.dataGiven()) {
+        if (deviceOptions.dataDir() == null) {
             throw new InputException(resume + ": trained on " + saved + ", not on " + data.name()
                     + " (the default data set); give --data to continue it on another data set");
         }

@@ -8,7 +8,7 @@ package gpulenet.backend.cuda;
 public record DeviceInfo(String name, int ccMajor, int ccMinor, long totalMemoryBytes, int driverVersion) {
     /** The driver's CUDA version as major.minor, e.g. "12.8". */
     public String driverApi() {
-        return CudaRuntimeVersion.format(driverVersion);
+        return CudaVersion.format(driverVersion);
     }
 
     @Override

@@ -1,8 +1,8 @@
 package gpulenet.backend.cuda;
 
 /** CUDA's version numbers (1000 * major + 10 * minor, as cuDriverGetVersion gives them) as text. */
-public final class CudaRuntimeVersion {
-    private CudaRuntimeVersion() {
+public final class CudaVersion {
+    private CudaVersion() {
     }
 
     /** For example 12080 as "12.8". */
